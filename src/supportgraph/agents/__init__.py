@@ -1,0 +1,1 @@
+"""The support agent: brief, guardrails, LangGraph scaffold and its service."""

@@ -1,0 +1,119 @@
+"""The agent's one-page brief, validated at load time."""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from supportgraph.errors import ConfigError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PatternRule(_Strict):
+    id: str
+    patterns: list[str]
+    reason: str = ""
+    description: str = ""
+
+    @field_validator("patterns")
+    @classmethod
+    def _compiles(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as error:
+                raise ValueError(f"pattern {pattern!r} is not a valid regular expression: {error}") from None
+        return value
+
+    def matches(self, text: str) -> bool:
+        return any(re.search(p, text, re.IGNORECASE) for p in self.patterns)
+
+
+class Slot(_Strict):
+    question: str
+    values: dict[str, list[str]]
+
+    def find(self, text: str) -> str | None:
+        """The slot value mentioned in ``text`` (by any alias), if any."""
+        lowered = text.lower()
+        for value, aliases in self.values.items():
+            if any(re.search(rf"\b{re.escape(a)}\b", lowered) for a in aliases):
+                return value
+        return None
+
+
+class Escalation(_Strict):
+    min_confidence: float = Field(ge=0, le=1)
+    max_failed_attempts: int = Field(ge=1)
+    message: str
+    human_request: list[str] = Field(default_factory=list)
+    topics: list[PatternRule] = Field(default_factory=list)
+
+    def wants_human(self, text: str) -> bool:
+        return any(re.search(p, text, re.IGNORECASE) for p in self.human_request)
+
+    def forbidden_topic(self, text: str) -> PatternRule | None:
+        return next((t for t in self.topics if t.matches(text)), None)
+
+
+class Guardrails(_Strict):
+    forbidden_actions: list[PatternRule] = Field(default_factory=list)
+
+    def violations(self, reply: str) -> list[str]:
+        return [rule.id for rule in self.forbidden_actions if rule.matches(reply)]
+
+
+class SuccessMetric(_Strict):
+    description: str
+    thresholds: dict[str, float]
+
+
+class Scaffold(_Strict):
+    clarify: bool = True
+    confirm: bool = True
+
+
+class Limits(_Strict):
+    max_message_chars: int = Field(default=4000, ge=100)
+
+
+class Brief(_Strict):
+    name: str
+    title: str
+    owner: str
+    business_goal: str
+    success_metric: SuccessMetric
+    tone: str
+    compliance_wording: str = ""
+    scaffold: Scaffold = Scaffold()
+    limits: Limits = Limits()
+    escalation: Escalation
+    guardrails: Guardrails = Guardrails()
+    slots: dict[str, Slot] = Field(default_factory=dict)
+
+    @cached_property
+    def slot_names(self) -> list[str]:
+        return list(self.slots)
+
+
+def load_brief(path: Path) -> Brief:
+    if not path.exists():
+        raise ConfigError(f"Brief {path} does not exist.",
+                          "create agents/<name>/brief.yaml or set SUPPORTGRAPH_BRIEF_PATH.")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return Brief(**(data or {}))
+    except yaml.YAMLError as error:
+        raise ConfigError(f"Brief {path} is not valid YAML: {error}.", "fix the YAML syntax.") from None
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"Brief {path}: '{where}' {first['msg']}.",
+                          "see docs/brief.md for the fields a brief takes.") from None

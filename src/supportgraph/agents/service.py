@@ -1,0 +1,121 @@
+"""SupportAgent: the one entry point the CLI and the UI call for a turn.
+
+It prepares the message (guard + redaction), runs the graph with the thread's
+memory, stores the turn, and returns a typed result.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+import uuid
+
+from langgraph.checkpoint.sqlite import SqliteSaver
+from pydantic import BaseModel, Field
+
+from supportgraph.agents.brief import Brief, load_brief
+from supportgraph.agents.graph import build_graph
+from supportgraph.agents.guardrails import prepare_message
+from supportgraph.agents.state import AgentContext
+from supportgraph.config import Settings
+from supportgraph.knowledge.embedding import Embedder, SentenceTransformerEmbedder
+from supportgraph.knowledge.retrieval import Retriever
+from supportgraph.store import Store, TurnRecord
+
+
+class Citation(BaseModel):
+    id: str
+    title: str
+    type: str
+    note: str = ""
+
+
+class TurnResult(BaseModel):
+    thread_id: str
+    turn_id: int
+    outcome: str = Field(description="answered | clarify | escalated | resolved | refused")
+    summary: str
+    steps: list[str]
+    citations: list[Citation]
+    answer: str = Field(description="The full reply shown to the customer.")
+    kb_version: str
+    latency_ms: float
+    confidence: float
+    retrieved: list[dict]
+    flags: list[str]
+    handoff: str | None = None
+
+
+def open_checkpointer(settings: Settings) -> SqliteSaver:
+    settings.home.mkdir(parents=True, exist_ok=True)
+    # One connection shared by threads: SqliteSaver serialises access with its own lock.
+    connection = sqlite3.connect(settings.memory_path, check_same_thread=False)
+    connection.execute("PRAGMA journal_mode=WAL")
+    return SqliteSaver(connection)
+
+
+class SupportAgent:
+    def __init__(self, settings: Settings | None = None, *, embedder: Embedder | None = None,
+                 retriever: Retriever | None = None, store: Store | None = None,
+                 brief: Brief | None = None, checkpointer=None) -> None:
+        self.settings = settings or Settings()
+        self.embedder = embedder or SentenceTransformerEmbedder(self.settings.embedding_model)
+        self.retriever = retriever or Retriever(self.settings, self.embedder)
+        self._store = store
+        self._brief = brief
+        self._checkpointer = checkpointer
+        self._graph = None
+
+    def warm_up(self) -> None:
+        """Load the brief, open the index, store and memory, and build the graph (once)."""
+        if self._graph is not None:
+            return
+        self._brief = self._brief or load_brief(self.settings.brief_path)
+        self.retriever.warm_up()
+        self._store = self._store or Store(self.settings.database_url)
+        self._checkpointer = self._checkpointer or open_checkpointer(self.settings)
+        self._graph = build_graph(self._brief, self._checkpointer)
+
+    @property
+    def store(self) -> Store:
+        self.warm_up()
+        return self._store
+
+    @property
+    def brief(self) -> Brief:
+        self.warm_up()
+        return self._brief
+
+    @property
+    def graph(self):
+        self.warm_up()
+        return self._graph
+
+    def ask(self, message: str | None, thread_id: str | None = None, channel: str = "cli") -> TurnResult:
+        self.warm_up()
+        started = time.perf_counter()
+        thread_id = thread_id or uuid.uuid4().hex
+        prepared = prepare_message(message, self._brief.limits.max_message_chars)
+        state = self._graph.invoke(
+            {"message": prepared.text, "input_flags": prepared.flags},
+            config={"configurable": {"thread_id": thread_id}},
+            context=AgentContext(brief=self._brief, retriever=self.retriever),
+        )
+        latency_ms = round((time.perf_counter() - started) * 1000, 1)
+        retrieved = [{"id": h["id"], "score": h["score"]} for h in state.get("hits", [])]
+        record = TurnRecord(
+            customer_message=prepared.text, reply=state["reply"], summary=state.get("summary", ""),
+            outcome=state["outcome"], retrieved=retrieved,
+            citations=[{"id": c["id"], "title": c["title"]} for c in state.get("citations", [])],
+            confidence=state.get("confidence", 0.0), kb_version=self.retriever.kb_version,
+            latency_ms=latency_ms, flags=state.get("flags", []), handoff=state.get("handoff"),
+        )
+        turn_id = self._store.record_turn(thread_id, record, channel=channel)
+        return TurnResult(
+            thread_id=thread_id, turn_id=turn_id, outcome=record.outcome, summary=record.summary,
+            steps=state.get("steps", []) if record.outcome == "answered" else [],
+            citations=[Citation(**{k: c[k] for k in ("id", "title", "type", "note")})
+                       for c in state.get("citations", [])] if record.outcome == "answered" else [],
+            answer=record.reply, kb_version=record.kb_version, latency_ms=latency_ms,
+            confidence=record.confidence, retrieved=retrieved, flags=record.flags, handoff=record.handoff,
+        )

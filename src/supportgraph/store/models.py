@@ -1,0 +1,62 @@
+"""Tables. Customer text is redacted before it reaches them."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import JSON, CheckConstraint, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Conversation(Base):
+    __tablename__ = "conversations"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # the LangGraph thread id
+    channel: Mapped[str] = mapped_column(String(16), default="chat")
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | resolved | escalated
+    handoff_summary: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    turns: Mapped[list[Turn]] = relationship(back_populates="conversation", order_by="Turn.id")
+
+
+class Turn(Base):
+    __tablename__ = "turns"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    customer_message: Mapped[str] = mapped_column(Text)
+    reply: Mapped[str] = mapped_column(Text)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    outcome: Mapped[str] = mapped_column(String(16), index=True)
+    retrieved: Mapped[list] = mapped_column(JSON, default=list)   # [{id, score}]
+    citations: Mapped[list] = mapped_column(JSON, default=list)   # [{id, title}]
+    confidence: Mapped[float] = mapped_column(Float, default=0.0)
+    kb_version: Mapped[str] = mapped_column(String(32), default="")
+    latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    flags: Mapped[list] = mapped_column(JSON, default=list)
+    conversation: Mapped[Conversation] = relationship(back_populates="turns")
+    feedback: Mapped[Feedback | None] = relationship(back_populates="turn", uselist=False)
+
+
+class Feedback(Base):
+    __tablename__ = "feedback"
+    __table_args__ = (CheckConstraint("stars IS NULL OR (stars BETWEEN 1 AND 5)", name="stars_1_to_5"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    turn_id: Mapped[int] = mapped_column(ForeignKey("turns.id"), unique=True)
+    thumb: Mapped[str | None] = mapped_column(String(4))  # up | down
+    stars: Mapped[int | None] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    turn: Mapped[Turn] = relationship(back_populates="feedback")

@@ -1,0 +1,116 @@
+"""The store's API. Pydantic models at the boundary, SQLAlchemy inside."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from sqlalchemy import create_engine, event, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+from supportgraph.privacy import redact
+from supportgraph.errors import NotFoundError, StoreError
+from supportgraph.store.models import Base, Conversation, Feedback, Turn
+
+STATUS_BY_OUTCOME = {"resolved": "resolved", "escalated": "escalated"}
+
+
+class TurnRecord(BaseModel):
+    customer_message: str
+    reply: str
+    summary: str = ""
+    outcome: str
+    retrieved: list[dict] = Field(default_factory=list)
+    citations: list[dict] = Field(default_factory=list)
+    confidence: float = 0.0
+    kb_version: str = ""
+    latency_ms: float = 0.0
+    flags: list[str] = Field(default_factory=list)
+    handoff: str | None = None
+
+
+class FeedbackIn(BaseModel):
+    turn_id: int
+    thumb: Literal["up", "down"] | None = None
+    stars: int | None = Field(default=None, ge=1, le=5)
+    comment: str | None = Field(default=None, max_length=4000)
+
+
+def _sqlite_pragmas(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")      # readers never block the writer
+        cursor.execute("PRAGMA synchronous=FULL")      # confirmed feedback survives a crash
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()
+
+
+class Store:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        if url.startswith("sqlite:///"):
+            from pathlib import Path
+
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.engine = create_engine(url, pool_pre_ping=True)
+            if self.engine.dialect.name == "sqlite":
+                _sqlite_pragmas(self.engine)
+            Base.metadata.create_all(self.engine)
+        except SQLAlchemyError as error:
+            raise StoreError(f"Cannot open the conversation store at {url}: {error.__class__.__name__}.",
+                             "check SUPPORTGRAPH_DATABASE_URL and that the database server is running.") from None
+        self._session = sessionmaker(self.engine, expire_on_commit=False)
+
+    def session(self) -> Session:
+        return self._session()
+
+    def record_turn(self, thread_id: str, record: TurnRecord, channel: str = "chat") -> int:
+        with self.session() as session, session.begin():
+            conversation = session.get(Conversation, thread_id)
+            if conversation is None:
+                conversation = Conversation(id=thread_id, channel=channel)
+                session.add(conversation)
+            conversation.status = STATUS_BY_OUTCOME.get(record.outcome, "open")
+            if record.handoff:
+                conversation.handoff_summary = record.handoff
+            turn = Turn(conversation=conversation, **record.model_dump(exclude={"handoff"}))
+            session.add(turn)
+            session.flush()
+            return turn.id
+
+    def save_feedback(self, feedback: FeedbackIn) -> Feedback:
+        """Create or update the feedback of a turn; fields left as None keep their stored value."""
+        with self.session() as session, session.begin():
+            if session.get(Turn, feedback.turn_id) is None:
+                raise NotFoundError(f"Turn {feedback.turn_id} does not exist.", "rate a turn that was answered.")
+            row = session.scalar(select(Feedback).where(Feedback.turn_id == feedback.turn_id))
+            if row is None:
+                row = Feedback(turn_id=feedback.turn_id)
+                session.add(row)
+            if feedback.thumb is not None:
+                row.thumb = feedback.thumb
+            if feedback.stars is not None:
+                row.stars = feedback.stars
+            if feedback.comment is not None:
+                row.comment = redact(feedback.comment)[0]
+            session.flush()
+            return row
+
+    def feedback_for(self, turn_id: int) -> Feedback | None:
+        with self.session() as session:
+            return session.scalar(select(Feedback).where(Feedback.turn_id == turn_id))
+
+    def conversation(self, thread_id: str) -> Conversation | None:
+        with self.session() as session:
+            return session.scalar(select(Conversation).where(Conversation.id == thread_id)
+                                  .options(selectinload(Conversation.turns).selectinload(Turn.feedback)))
+
+    def recent_turns(self, limit: int = 50) -> list[Turn]:
+        with self.session() as session:
+            return list(session.scalars(select(Turn).order_by(Turn.id.desc()).limit(limit)
+                                        .options(selectinload(Turn.feedback))))

@@ -1,0 +1,88 @@
+"""End to end in a real headless Chromium (Debian's package) against `make run`'s app."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+
+import pytest
+
+from supportgraph.store import Store
+from tests.conftest import REPO
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_for(url: str, process: subprocess.Popen, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"`make run` exited with {process.returncode}:\n{process.stdout.read()}")
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise TimeoutError(f"the app did not answer on {url}")
+
+
+@pytest.fixture
+def running_app(real_settings, tmp_path):
+    port = _free_port()
+    env = dict(os.environ, SUPPORTGRAPH_HOME=str(real_settings.home),
+               SUPPORTGRAPH_DATABASE_URL=real_settings.database_url)
+    process = subprocess.Popen(["make", "--no-print-directory", "run", f"PORT={port}"], cwd=REPO, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        _wait_for(f"http://localhost:{port}", process)
+        yield f"http://localhost:{port}"
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="`make test` installs Debian's chromium")
+def test_customer_asks_sees_a_cited_answer_and_rates_it(running_app, real_settings, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        try:
+            page.goto(running_app)
+            box = page.get_by_placeholder("Describe your problem")
+            box.wait_for(timeout=120_000)
+            box.fill("I was charged twice this month")
+            box.press("Enter")
+            expect(page.get_by_text("Did that resolve your issue?")).to_be_visible(timeout=120_000)
+            citation = page.get_by_text("ts-duplicate-charge").first
+            expect(citation).to_be_visible()
+            citation.click()
+            expect(page.get_by_text("Report a billing problem").first).to_be_visible()
+            page.get_by_role("radio", name="Thumbs up").click()
+            expect(page.get_by_text("feedback was saved")).to_be_visible(timeout=30_000)
+            page.get_by_role("radio", name="4 out of 5 stars").click()
+            page.screenshot(path=str(tmp_path / "answer.png"), full_page=True)
+        finally:
+            browser.close()
+
+    store = Store(real_settings.database_url)
+    deadline = time.monotonic() + 10
+    turn_id = store.recent_turns(1)[0].id
+    while ((feedback := store.feedback_for(turn_id)) is None or feedback.stars is None) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert (feedback.thumb, feedback.stars) == ("up", 4)
