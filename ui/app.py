@@ -59,6 +59,9 @@ def save_feedback(turn_id: int, kind: str) -> None:
 
 def show_citations(agent: SupportAgent, result: TurnResult) -> None:
     for citation in result.citations:
+        if citation.type == "chat":
+            st.caption(f"💬 {citation.title.capitalize()}.")
+            continue
         article = agent.retriever.article(citation.id)
         with st.expander(f"📄 {citation.title}  ·  `{citation.id}`"):
             st.markdown(article.body if article else "This article is no longer in the knowledge base.")

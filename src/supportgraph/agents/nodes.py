@@ -20,7 +20,7 @@ STILL_FAILING = re.compile(r"\b(no|nope|still|didn'?t|did not|doesn'?t|does not|
                            r"same (problem|issue|error)|no luck|nothing changed)\b", re.IGNORECASE)
 DEVICE_LABELS = {"ios": "iOS", "android": "Android", "windows": "Windows", "mac": "Mac", "web": "Web"}
 RETRIEVE_K = 5
-RELATED_MARGIN = 0.08  # a policy this close to the best article is cited beside it
+RELATED_MARGIN = 0.08  # a policy this close (cosine) to the best article is cited beside it
 
 
 def guard(state: SupportState, runtime: Runtime[AgentContext]) -> dict:
@@ -79,11 +79,13 @@ def retrieve(state: SupportState, runtime: Runtime[AgentContext]) -> dict:
     if device:
         query = f"{query} ({DEVICE_LABELS.get(device, device)})"
     exclude = state.get("offered", []) if state.get("intent") == "retry" else []
-    hits = runtime.context.retriever.search(query, k=RETRIEVE_K, exclude=exclude)
+    retriever = runtime.context.retriever
+    hits = retriever.search(query, k=RETRIEVE_K, exclude=exclude)
     return {
-        "hits": [{"id": h.article.id, "title": h.article.title, "type": h.article.type, "score": h.score,
-                  "requires": h.article.requires, "passages": [p.text for p in h.passages[:3]]} for h in hits],
-        "confidence": hits[0].score if hits else 0.0,
+        "hits": [{"id": h.article.id, "title": h.article.title, "type": h.article.type, "score": round(h.score, 4),
+                  "dense": h.dense_score, "requires": h.article.requires, "chats": h.chats,
+                  "passages": [p.text for p in h.passages[:3]]} for h in hits],
+        "confidence": retriever.confidence(hits),
     }
 
 
@@ -109,11 +111,15 @@ def answer(state: SupportState, runtime: Runtime[AgentContext]) -> dict:
     steps, heading = twins.steps_from_article(top, state.get("slots") or {}, DEVICE_LABELS)
     citations = [{"id": top.id, "title": top.title, "type": top.type, "note": ""}]
     for hit in state["hits"][1:]:
-        if hit["type"] == "policy" and hit["score"] >= state["confidence"] - RELATED_MARGIN and top.type != "policy":
+        if hit["type"] == "policy" and top.type != "policy" and hit["dense"] >= state["hits"][0]["dense"] - RELATED_MARGIN:
             first = twins.sentences(re.sub(r"^\s*([-*]|\d+[.)])\s+", "", hit["passages"][0]).replace("\n", " "))
             citations.append({"id": hit["id"], "title": hit["title"], "type": hit["type"],
                               "note": first[0] if first else ""})
             break
+    if state["hits"][0].get("chats"):  # cited apart from articles; transcripts are never shown
+        chats = state["hits"][0]["chats"]
+        citations.append({"id": chats[0], "type": "chat", "note": "",
+                          "title": f"the same fix resolved {len(chats)} similar conversation{'s' * (len(chats) > 1)}"})
     grounded_sources = [top.body] + [h["passages"][0] for h in state["hits"][1:] if h["passages"]]
     flags = list(state["flags"])
     kept = [s for s in steps if twins.is_grounded(s, grounded_sources)]
@@ -145,8 +151,12 @@ def confirm(state: SupportState, runtime: Runtime[AgentContext]) -> dict:
     lines.append(f"Here's what to do (from *{state['citations'][0]['title']}*):")
     lines += [f"{number}. {step}" for number, step in enumerate(state["steps"], 1)]
     for citation in state["citations"][1:]:
-        lines += ["", f"Policy to know — *{citation['title']}*: {citation['note']}"]
-    sources = "; ".join(f"{c['title']} [{c['id']}]" for c in state["citations"])
+        if citation["type"] == "policy":
+            lines += ["", f"Policy to know — *{citation['title']}*: {citation['note']}"]
+    sources = "; ".join(f"{c['title']} [{c['id']}]" for c in state["citations"] if c["type"] != "chat")
+    chats = [c["title"] for c in state["citations"] if c["type"] == "chat"]
+    if chats:
+        sources += f" ({chats[0]})"
     lines += ["", f"Sources: {sources}"]
     if runtime.context.brief.scaffold.confirm:
         lines += ["", "Did that resolve your issue?"]

@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,10 +22,12 @@ import chromadb
 from filelock import FileLock, Timeout
 
 from supportgraph.config import Settings
-from supportgraph.errors import IndexBusyError, KnowledgeError
+from supportgraph.errors import ConfigError, IndexBusyError, KnowledgeError
 from supportgraph.knowledge.articles import Article, ArticleProblem, load_articles
 from supportgraph.knowledge.chunking import Chunk, chunk_article
 from supportgraph.knowledge.embedding import Embedder
+from supportgraph.knowledge.lexical import LexicalDoc, LexicalIndex
+from supportgraph.params import load_params
 
 ProgressCallback = Callable[[int, int], None]  # (chunks done, chunks to embed)
 EMBED_BATCH = 64
@@ -43,9 +46,21 @@ class IndexReport:
 
 
 def open_chroma(settings: Settings) -> chromadb.ClientAPI:
+    """The embedded store under the home folder, or a Chroma server when ``chroma_url`` is set."""
+    quiet = chromadb.config.Settings(anonymized_telemetry=False)
+    if settings.chroma_url:
+        from urllib.parse import urlparse
+
+        url = urlparse(settings.chroma_url)
+        try:
+            return chromadb.HttpClient(host=url.hostname, port=url.port or 8000, ssl=url.scheme == "https",
+                                       settings=quiet)
+        except Exception as error:  # the client checks the server on connect
+            raise ConfigError(f"Cannot reach the Chroma server at {settings.chroma_url} ({error}).",
+                              "start it with `chroma run --path DIR --port PORT`, or unset "
+                              "SUPPORTGRAPH_CHROMA_URL to use the embedded store.") from None
     settings.chroma_dir.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(settings.chroma_dir),
-                                     settings=chromadb.config.Settings(anonymized_telemetry=False))
+    return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=quiet)
 
 
 def get_collection(client: chromadb.ClientAPI, name: str):
@@ -60,7 +75,7 @@ def kb_version(hashes: dict[str, str]) -> str:
 
 
 def build_index(settings: Settings, embedder: Embedder, progress: ProgressCallback | None = None,
-                max_words: int = 150) -> IndexReport:
+                max_words: int | None = None) -> IndexReport:
     if not settings.knowledge_dir.is_dir():
         raise KnowledgeError(f"Knowledge folder {settings.knowledge_dir} does not exist.",
                              "create it and add markdown articles, or set SUPPORTGRAPH_KNOWLEDGE_DIR.")
@@ -74,6 +89,8 @@ def build_index(settings: Settings, embedder: Embedder, progress: ProgressCallba
         lock.acquire(timeout=0)
     except Timeout:
         raise IndexBusyError(settings.index_dir / "index.lock") from None
+    if max_words is None:
+        max_words = load_params(settings.project_dir).knowledge.chunk_max_words
     try:
         return _update(settings, embedder, loaded.articles, loaded.problems, progress, max_words)
     finally:
@@ -88,53 +105,73 @@ def _update(settings, embedder, articles: list[Article], problems, progress, max
     report = IndexReport(kb_version="", articles=len(articles), chunks=0, problems=problems)
 
     stale = [aid for aid in indexed if aid not in wanted]
+    chunks_by_article = {a.id: chunk_article(a, max_words) for a in articles}
     to_embed: list[tuple[Article, list[Chunk]]] = []
+    # Chunks are keyed by content, chunk size and model: changing either re-embeds.
+    keys = {a.id: f"{a.content_hash}:{max_words}:{embedder.name}" for a in articles}
     for article in articles:
-        if indexed.get(article.id) == article.content_hash:
-            continue
-        to_embed.append((article, chunk_article(article, max_words)))
-        (report.updated if article.id in old_manifest.get("articles", {}) else report.added).append(article.id)
-    report.removed = sorted(set(old_manifest.get("articles", {})) - set(wanted))
+        if indexed.get(article.id) != keys[article.id]:
+            to_embed.append((article, chunks_by_article[article.id]))
+    old_hashes = {aid: entry["hash"] for aid, entry in old_manifest.get("articles", {}).items()}
+    report.added = [a.id for a in articles if a.id not in old_hashes]
+    report.updated = [a.id for a in articles if a.id in old_hashes and old_hashes[a.id] != a.content_hash]
+    report.removed = sorted(set(old_hashes) - set(wanted))
 
     for article_id in stale:
         collection.delete(where={"article_id": article_id})
-    total = sum(len(chunks) for _, chunks in to_embed)
+    for article, _ in to_embed:
+        collection.delete(where={"article_id": article.id})
+    # Embed in full batches across articles: per-article batches of ~5 chunks waste the model.
+    pending = [(article, chunk, len(chunks)) for article, chunks in to_embed for chunk in chunks]
     done = 0
     if progress:
-        progress(0, total)
-    for article, chunks in to_embed:
-        collection.delete(where={"article_id": article.id})
-        for start in range(0, len(chunks), EMBED_BATCH):
-            batch = chunks[start:start + EMBED_BATCH]
-            vectors = embedder.embed([c.embed_text(article.title) for c in batch])
-            collection.add(
-                ids=[c.id for c in batch],
-                embeddings=vectors.tolist(),
-                documents=[c.text for c in batch],
-                metadatas=[_chunk_metadata(article, c, len(chunks)) for c in batch],
-            )
-            done += len(batch)
-            if progress:
-                progress(done, total)
+        progress(0, len(pending))
+    for start in range(0, len(pending), EMBED_BATCH):
+        batch = pending[start:start + EMBED_BATCH]
+        vectors = embedder.embed([chunk.embed_text(article.title) for article, chunk, _ in batch])
+        collection.add(
+            ids=[chunk.id for _, chunk, _ in batch],
+            embeddings=vectors.tolist(),
+            documents=[chunk.text for _, chunk, _ in batch],
+            metadatas=[_chunk_metadata(article, chunk, count, keys[article.id]) for article, chunk, count in batch],
+        )
+        done += len(batch)
+        if progress:
+            progress(done, len(pending))
     report.embedded_chunks = done
     report.chunks = collection.count()
     hashes = {a.id: a.content_hash for a in articles}
     report.kb_version = kb_version(hashes)
+    lexical_dir = f"lexical-{report.kb_version}-{max_words}"
+    if not (settings.index_dir / lexical_dir).exists():
+        docs = [LexicalDoc(c.id, c.article_id, c.section, c.text) for cs in chunks_by_article.values() for c in cs]
+        LexicalIndex.build(docs, {a.id: a.title for a in articles}).save(settings.index_dir / lexical_dir)
     _write_json(settings.index_dir / "articles.json",
                 {a.id: a.model_dump(mode="json") for a in articles})
     _write_json(settings.index_dir / "manifest.json", {
         "kb_version": report.kb_version,
         "embedding_model": embedder.name,
+        "chunk_max_words": max_words,
+        "lexical_dir": lexical_dir,
         "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "articles": {a.id: {"hash": a.content_hash, "path": a.path, "title": a.title} for a in articles},
     })
+    if report.kb_version != old_manifest.get("kb_version"):
+        with open(settings.index_dir / "history.jsonl", "a") as history:
+            history.write(json.dumps({"kb_version": report.kb_version, "previous": old_manifest.get("kb_version"),
+                                      "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                                      "added": report.added, "updated": report.updated,
+                                      "removed": report.removed}) + "\n")
+    for old in settings.index_dir.glob("lexical-*"):
+        if old.name != lexical_dir:
+            shutil.rmtree(old, ignore_errors=True)
     return report
 
 
-def _chunk_metadata(article: Article, chunk: Chunk, chunk_count: int) -> dict:
+def _chunk_metadata(article: Article, chunk: Chunk, chunk_count: int, key: str) -> dict:
     return {
         "article_id": article.id,
-        "article_hash": article.content_hash,
+        "article_hash": key,
         "chunk_count": chunk_count,
         "section": chunk.section,
         "type": article.type,
@@ -157,6 +194,12 @@ def _indexed_hashes(collection) -> dict[str, str]:
         else:
             seen[article_id] = ("mixed", 0, -1)
     return {aid: digest for aid, (digest, count, found) in seen.items() if found == count}
+
+
+def read_history(index_dir: Path) -> list[dict]:
+    """Every KB version this index has had, oldest first, with what changed."""
+    path = index_dir / "history.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
 
 
 def read_manifest(index_dir: Path) -> dict:

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Literal
 
 from pydantic import BaseModel, Field
-from sqlalchemy import create_engine, event, select
+from sqlalchemy import create_engine, event, or_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from supportgraph.privacy import redact
 from supportgraph.errors import NotFoundError, StoreError
+from supportgraph.privacy import redact
 from supportgraph.store.models import Base, Conversation, Feedback, Turn
 
 STATUS_BY_OUTCOME = {"resolved": "resolved", "escalated": "escalated"}
@@ -109,6 +110,15 @@ class Store:
         with self.session() as session:
             return session.scalar(select(Conversation).where(Conversation.id == thread_id)
                                   .options(selectinload(Conversation.turns).selectinload(Turn.feedback)))
+
+    def resolved_conversations(self, since: dt.datetime) -> list[Conversation]:
+        """Conversations resolved since ``since`` that got positive feedback (thumb up or 4+ stars)."""
+        positive = or_(Feedback.thumb == "up", Feedback.stars >= 4)
+        with self.session() as session:
+            query = (select(Conversation).where(Conversation.status == "resolved", Conversation.updated_at >= since)
+                     .where(Conversation.turns.any(Turn.feedback.has(positive)))
+                     .options(selectinload(Conversation.turns)))
+            return list(session.scalars(query))
 
     def recent_turns(self, limit: int = 50) -> list[Turn]:
         with self.session() as session:

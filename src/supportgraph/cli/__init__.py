@@ -1,0 +1,11 @@
+"""`supportgraph`: a thin Typer front over the package. No logic lives here."""
+
+import typer
+
+from supportgraph.cli import agent, kb
+
+app = typer.Typer(help="Run and improve customer-support agents.", no_args_is_help=True, add_completion=False)
+app.registered_commands += agent.app.registered_commands
+app.add_typer(kb.app, name="kb")
+
+__all__ = ["app"]

@@ -1,0 +1,73 @@
+"""Commands that run the agent: index, ask, chat."""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from typing import Annotated, Optional
+
+import typer
+from rich.markdown import Markdown
+
+from supportgraph.cli.common import (
+    ProjectOption,
+    agent_for,
+    console,
+    friendly_errors,
+    reindex,
+    settings_for,
+)
+
+app = typer.Typer()
+
+
+
+@app.command()
+@friendly_errors
+def index(project: ProjectOption = None,
+          quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+          chats: Annotated[bool, typer.Option(help="Also index resolved chats with positive feedback.")] = True,
+          chat_days: Annotated[int, typer.Option(help="How far back resolved chats count.")] = 90) -> None:
+    """Build or update the knowledge index (only changed articles are re-embedded)."""
+    reindex(settings_for(project), quiet=quiet, chats=chats, chat_days=chat_days)
+
+
+@app.command()
+@friendly_errors
+def ask(message: Annotated[str, typer.Argument(help="The customer's message.")],
+        thread: Annotated[Optional[str], typer.Option("--thread", help="Continue this conversation.")] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="Print the full result as JSON.")] = False,
+        project: ProjectOption = None) -> None:
+    """Ask the support agent one question."""
+    result = agent_for(settings_for(project)).ask(message, thread_id=thread, channel="cli")
+    if as_json:
+        sys.stdout.write(result.model_dump_json(indent=2) + "\n")
+        return
+    console.print(Markdown(result.answer))
+    console.print(f"[dim]{result.outcome} · thread {result.thread_id} · KB {result.kb_version} · "
+                  f"{result.latency_ms:.0f} ms[/]")
+
+
+@app.command()
+@friendly_errors
+def chat(thread: Annotated[Optional[str], typer.Option("--thread", help="Resume this conversation.")] = None,
+         project: ProjectOption = None) -> None:
+    """Chat with the agent in the terminal; the conversation keeps its memory. /new starts over, /quit leaves."""
+    agent = agent_for(settings_for(project))
+    agent.warm_up()
+    thread_id = thread or uuid.uuid4().hex
+    console.print(f"[dim]Thread {thread_id}. Type /new for a new conversation, /quit to leave.[/]")
+    while True:
+        try:
+            message = console.input("[bold cyan]you>[/] ")
+        except EOFError:
+            break
+        if message.strip() in ("/quit", "/exit"):
+            break
+        if message.strip() == "/new":
+            thread_id = uuid.uuid4().hex
+            console.print(f"[dim]New thread {thread_id}.[/]")
+            continue
+        result = agent.ask(message, thread_id=thread_id, channel="cli")
+        console.print(Markdown(result.answer))
+        console.print(f"[dim]{result.outcome} · {result.latency_ms:.0f} ms[/]")

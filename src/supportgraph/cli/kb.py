@@ -1,0 +1,202 @@
+"""`supportgraph kb`: inspect and edit the knowledge base."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from supportgraph.cli.common import (
+    ProjectOption,
+    agent_for,
+    console,
+    err,
+    friendly_errors,
+    reindex,
+    settings_for,
+)
+
+app = typer.Typer(help="Inspect and edit the knowledge base.", no_args_is_help=True)
+
+
+
+@app.command("validate")
+@friendly_errors
+def kb_validate(project: ProjectOption = None) -> None:
+    """Check every article's front matter and body; exit 1 if any is malformed."""
+    from supportgraph.knowledge.articles import load_articles
+
+    settings = settings_for(project)
+    result = load_articles(settings.knowledge_dir)
+    for problem in result.problems:
+        err.print(f"[red]✗[/] {problem}")
+    console.print(f"{len(result.articles)} valid articles, {len(result.problems)} with problems.")
+    if result.problems:
+        raise typer.Exit(1)
+
+
+NoIndexOption = Annotated[bool, typer.Option("--no-index", help="Only write the file; index later.")]
+
+
+@app.command("add")
+@friendly_errors
+def kb_add(article_id: Annotated[str, typer.Option("--id", help="Unique id, e.g. billing-refunds.")],
+           title: Annotated[str, typer.Option(help="What a customer would search for.")],
+           type: Annotated[str, typer.Option(help="faq | policy | troubleshooting")] = "faq",
+           area: Annotated[str, typer.Option(help="Product area, e.g. billing.")] = "general",
+           tags: Annotated[str, typer.Option(help="Comma-separated tags.")] = "",
+           body_file: Annotated[Optional[Path], typer.Option(help="Markdown body; default: open $EDITOR.")] = None,
+           no_index: NoIndexOption = False, project: ProjectOption = None) -> None:
+    """Create an article (validated before it is written) and index it."""
+    from supportgraph.knowledge.editing import new_article
+
+    settings = settings_for(project)
+    body = body_file.read_text(encoding="utf-8") if body_file else typer.edit(f"# {title}\n\n") or ""
+    article = new_article(settings.knowledge_dir, id=article_id, title=title, type=type, body=body,
+                          product_area=area, tags=[t.strip() for t in tags.split(",") if t.strip()])
+    console.print(f"Created {settings.knowledge_dir.name}/{article.path}")
+    if not no_index:
+        reindex(settings, quiet=True)
+
+
+@app.command("edit")
+@friendly_errors
+def kb_edit(article_id: str, from_file: Annotated[Optional[Path], typer.Option(
+                "--from-file", help="Replace the whole file (front matter + body); default: open $EDITOR.")] = None,
+            no_index: NoIndexOption = False, project: ProjectOption = None) -> None:
+    """Edit an article; an edit that does not validate is not saved."""
+    from supportgraph.knowledge.editing import find_article, save_article_text
+
+    settings = settings_for(project)
+    article = find_article(settings.knowledge_dir, article_id)
+    current = (settings.knowledge_dir / article.path).read_text(encoding="utf-8")
+    text = from_file.read_text(encoding="utf-8") if from_file else typer.edit(current, extension=".md")
+    if text is None or text == current:
+        console.print("No change.")
+        return
+    save_article_text(settings.knowledge_dir, text, article.path)
+    console.print(f"Saved {article.path}")
+    if not no_index:
+        reindex(settings, quiet=True)
+
+
+@app.command("remove")
+@friendly_errors
+def kb_remove(article_id: str, no_index: NoIndexOption = False, project: ProjectOption = None) -> None:
+    """Delete an article's file and drop it from the index."""
+    from supportgraph.knowledge.editing import remove_article
+
+    settings = settings_for(project)
+    article = remove_article(settings.knowledge_dir, article_id)
+    console.print(f"Removed {article.path}")
+    if not no_index:
+        reindex(settings, quiet=True)
+
+
+@app.command("import")
+@friendly_errors
+def kb_import(source: Annotated[Path, typer.Argument(help="A .csv/.jsonl of question/answer pairs, or a folder of .md/.html/.txt.")],
+              type: Annotated[str, typer.Option(help="faq | policy | troubleshooting")] = "faq",
+              area: Annotated[str, typer.Option(help="Product area for the imported articles.")] = "general",
+              no_index: NoIndexOption = False, project: ProjectOption = None) -> None:
+    """Import a help-centre export (Zendesk/Intercom-style CSV or JSONL, or a folder) into knowledge/."""
+    from supportgraph.knowledge.importers import import_path
+
+    settings = settings_for(project)
+    report = import_path(source, settings.knowledge_dir, type=type, product_area=area)
+    for problem in report.problems:
+        err.print(f"[yellow]skipped[/] {problem}")
+    console.print(f"Imported {len(report.created)} articles, skipped {len(report.problems)}.")
+    if report.created and not no_index:
+        reindex(settings, quiet=True)
+
+
+@app.command("stats")
+@friendly_errors
+def kb_stats(project: ProjectOption = None) -> None:
+    """Articles by type and area, the index's KB version, and whether it is up to date."""
+    from collections import Counter
+
+    from rich.table import Table
+
+    from supportgraph.knowledge.articles import load_articles
+    from supportgraph.knowledge.index import kb_version, read_manifest
+
+    settings = settings_for(project)
+    loaded = load_articles(settings.knowledge_dir)
+    manifest = read_manifest(settings.index_dir)
+    table = Table("type", "product area", "articles")
+    for (kind, area), count in sorted(Counter((a.type, a.product_area) for a in loaded.articles).items()):
+        table.add_row(kind, area, str(count))
+    console.print(table)
+    on_disk = kb_version({a.id: a.content_hash for a in loaded.articles})
+    console.print(f"{len(loaded.articles)} articles ({sum(a.audience == 'staff' for a in loaded.articles)} staff-only), "
+                  f"{len(loaded.problems)} with problems.")
+    if not manifest:
+        console.print("Index: not built. Run `supportgraph index`.")
+        return
+    fresh = "up to date" if manifest["kb_version"] == on_disk else "[yellow]stale: run `supportgraph index`[/]"
+    console.print(f"Index: KB version {manifest['kb_version']}, built {manifest['built_at']}, "
+                  f"{len(manifest['articles'])} articles, {fresh}.")
+
+
+@app.command("history")
+@friendly_errors
+def kb_history(limit: Annotated[int, typer.Option("-n", help="How many versions.")] = 10,
+               project: ProjectOption = None) -> None:
+    """The index's KB versions, newest first, with the articles each one added, changed or removed."""
+    from supportgraph.knowledge.index import read_history
+
+    for entry in reversed(read_history(settings_for(project).index_dir)[-limit:]):
+        changes = ", ".join(f"{kind} {', '.join(entry[kind])}" for kind in ("added", "updated", "removed") if entry[kind])
+        console.print(f"[bold]{entry['kb_version']}[/] {entry['built_at']}  {changes or 'no content change'}")
+
+
+@app.command("search")
+@friendly_errors
+def kb_search(query: str, k: Annotated[int, typer.Option("-k", help="How many articles.")] = 5,
+              type: Annotated[Optional[list[str]], typer.Option("--type", help="Only this type (repeatable).")] = None,
+              area: Annotated[Optional[list[str]], typer.Option("--area", help="Only this product area.")] = None,
+              tag: Annotated[Optional[list[str]], typer.Option("--tag", help="Any of these tags.")] = None,
+              mode: Annotated[Optional[str], typer.Option(help="hybrid | dense | lexical")] = None,
+              staff: Annotated[bool, typer.Option("--staff", help="Include staff-only articles.")] = False,
+              as_json: Annotated[bool, typer.Option("--json")] = False, project: ProjectOption = None) -> None:
+    """Show the articles the agent would retrieve for a query, with scores and confidence."""
+    from supportgraph.knowledge.retrieval import Filters
+
+    agent = agent_for(settings_for(project))
+    filters = Filters(audience="staff" if staff else "customer", types=tuple(type or ()),
+                      product_areas=tuple(area or ()), tags=tuple(tag or ()))
+    hits = agent.retriever.search(query, k=k, filters=filters, mode=mode)
+    rows = [{"id": h.article.id, "title": h.article.title, "score": round(h.score, 4), "dense": h.dense_score,
+             "lexical": h.lexical_score} for h in hits]
+    if as_json:
+        sys.stdout.write(json.dumps({"confidence": agent.retriever.confidence(hits), "hits": rows}, indent=2) + "\n")
+        return
+    console.print(f"confidence {agent.retriever.confidence(hits):.2f}")
+    for row in rows:
+        console.print(f"{row['score']:.3f}  [bold]{row['id']}[/]  {row['title']}  "
+                      f"[dim](cosine {row['dense']:.2f}, bm25 {row['lexical']:.1f})[/]")
+
+
+@app.command("calibrate")
+@friendly_errors
+def kb_calibrate(dataset: Annotated[Path, typer.Option(help="Golden set (JSONL).")] = Path("evals/datasets/golden.jsonl"),
+                 write: Annotated[bool, typer.Option("--write/--dry-run", help="Save into params.yaml.")] = True,
+                 project: ProjectOption = None) -> None:
+    """Fit the retrieval confidence (P(best article is right)) on a golden set."""
+    from supportgraph.evals.datasets import load_dataset
+    from supportgraph.knowledge.calibration import fit_calibration, write_calibration
+
+    settings = settings_for(project)
+    agent = agent_for(settings)
+    cases = load_dataset(settings.project_dir / dataset if not dataset.is_absolute() else dataset)
+    calibration, accuracy = fit_calibration(agent.retriever, cases)
+    console.print(f"Fitted on {len(cases)} cases, accuracy at p=0.5: {accuracy:.3f}")
+    console.print(calibration.model_dump())
+    if write:
+        write_calibration(settings.project_dir / "params.yaml", calibration)
+        console.print("Saved to params.yaml (retrieval.confidence).")

@@ -1,0 +1,117 @@
+"""Indexing survives kill -9, refuses a second writer, and works against a real `chroma run` server."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from filelock import FileLock
+
+from supportgraph.config import Settings
+from supportgraph.knowledge.index import (
+    build_index,
+    get_collection,
+    open_chroma,
+    read_manifest,
+)
+from supportgraph.knowledge.retrieval import Retriever
+from tests.conftest import REPO
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+BIN = Path(sys.executable).parent
+
+
+def _cli_env(home: Path, knowledge: Path) -> dict:
+    return dict(os.environ, SUPPORTGRAPH_HOME=str(home), SUPPORTGRAPH_KNOWLEDGE_DIR=str(knowledge))
+
+
+@pytest.fixture
+def kb_copy(tmp_path):
+    knowledge = tmp_path / "knowledge"
+    shutil.copytree(REPO / "knowledge", knowledge)
+    return knowledge
+
+
+@pytest.mark.parametrize("kill_after", [4.0, 7.0, 10.0])
+def test_kill_9_during_indexing_leaves_a_working_index_that_the_next_run_repairs(kb_copy, tmp_path, real_embedder,
+                                                                                 kill_after):
+    settings = Settings(project_dir=REPO, home=tmp_path / "home", knowledge_dir=kb_copy)
+    first = build_index(settings, real_embedder)
+    for path in kb_copy.rglob("*.md"):  # change every article, so the next run re-embeds everything
+        if path.name != "README.md":
+            path.write_text(path.read_text() + "\nReviewed in November.\n")
+
+    process = subprocess.Popen([BIN / "supportgraph", "index", "-q", "--project", str(REPO)],
+                               env=_cli_env(settings.home, kb_copy), stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    time.sleep(kill_after)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+
+    # The index still opens and answers: the manifest is the old one (or the new one if the run had finished).
+    version_after_kill = read_manifest(settings.index_dir)["kb_version"]
+    assert Retriever(settings, real_embedder).search("I was charged twice this month", k=3)
+
+    repaired = build_index(settings, real_embedder)
+    assert version_after_kill in (first.kb_version, repaired.kb_version)
+    collection = get_collection(open_chroma(settings), settings.collection)
+    assert collection.count() == first.chunks
+    assert repaired.kb_version == read_manifest(settings.index_dir)["kb_version"] != first.kb_version
+    assert build_index(settings, real_embedder).embedded_chunks == 0
+    assert Retriever(settings, real_embedder).search("I was charged twice", k=1)[0].article.id == "ts-duplicate-charge"
+
+
+def test_a_second_indexer_process_is_refused_with_a_clear_message(kb_copy, tmp_path):
+    home = tmp_path / "home"
+    (home / "index").mkdir(parents=True)
+    with FileLock(str(home / "index" / "index.lock")):
+        result = subprocess.run([BIN / "supportgraph", "index", "-q", "--project", str(REPO)],
+                                env=_cli_env(home, kb_copy), capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert "Another `supportgraph index` is writing" in result.stderr and "Traceback" not in result.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def chroma_server(tmp_path):
+    """A real `chroma run` on loopback, started and stopped here."""
+    port = _free_port()
+    process = subprocess.Popen([BIN / "chroma", "run", "--path", str(tmp_path / "chroma-server"),
+                                "--host", "127.0.0.1", "--port", str(port)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        os.killpg(process.pid, signal.SIGKILL)
+        pytest.fail("chroma run did not start")
+    yield url
+    os.killpg(process.pid, signal.SIGTERM)
+    process.wait(timeout=30)
+
+
+def test_index_and_retrieve_through_a_chroma_server(chroma_server, tmp_path, real_embedder):
+    settings = Settings(project_dir=REPO, home=tmp_path / "home", chroma_url=chroma_server)
+    report = build_index(settings, real_embedder)
+    assert not (settings.index_dir / "chroma").exists()  # nothing went to the embedded store
+    assert get_collection(open_chroma(settings), settings.collection).count() == report.chunks
+    hits = Retriever(settings, real_embedder).search("I was charged twice this month", k=3)
+    assert hits[0].article.id == "ts-duplicate-charge"
