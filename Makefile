@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install index run test browser clean
+.PHONY: install index run test browser bench repro clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,14 @@ browser:
 
 test: install browser
 	$(BIN)/pytest
+
+# Retrieval benchmark (figures for docs/benchmarks.md); not a test.
+bench: install
+	$(BIN)/python bench/retrieval.py --sweep
+
+# The DVC pipeline (dvc.yaml): only stages whose inputs changed run again.
+repro: install
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro
 
 clean:
 	rm -rf .supportgraph

@@ -16,6 +16,8 @@ import pytest
 from filelock import FileLock
 
 from supportgraph.config import Settings
+from supportgraph.knowledge.articles import load_articles
+from supportgraph.knowledge.chunking import chunk_article
 from supportgraph.knowledge.index import (
     build_index,
     get_collection,
@@ -23,6 +25,7 @@ from supportgraph.knowledge.index import (
     read_manifest,
 )
 from supportgraph.knowledge.retrieval import Retriever
+from supportgraph.params import load_params
 from tests.conftest import REPO
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -63,7 +66,9 @@ def test_kill_9_during_indexing_leaves_a_working_index_that_the_next_run_repairs
     repaired = build_index(settings, real_embedder)
     assert version_after_kill in (first.kb_version, repaired.kb_version)
     collection = get_collection(open_chroma(settings), settings.collection)
-    assert collection.count() == first.chunks
+    max_words = load_params(REPO).knowledge.chunk_max_words
+    expected = sum(len(chunk_article(a, max_words)) for a in load_articles(kb_copy).articles)
+    assert collection.count() == expected  # no chunk lost, none left over from the killed run
     assert repaired.kb_version == read_manifest(settings.index_dir)["kb_version"] != first.kb_version
     assert build_index(settings, real_embedder).embedded_chunks == 0
     assert Retriever(settings, real_embedder).search("I was charged twice", k=1)[0].article.id == "ts-duplicate-charge"
@@ -115,3 +120,17 @@ def test_index_and_retrieve_through_a_chroma_server(chroma_server, tmp_path, rea
     assert get_collection(open_chroma(settings), settings.collection).count() == report.chunks
     hits = Retriever(settings, real_embedder).search("I was charged twice this month", k=3)
     assert hits[0].article.id == "ts-duplicate-charge"
+
+
+def test_an_open_retriever_sees_what_another_process_indexed(kb_copy, tmp_path, real_embedder):
+    """The chat app keeps its retriever open while an editor runs `supportgraph index` elsewhere."""
+    settings = Settings(project_dir=REPO, home=tmp_path / "home", knowledge_dir=kb_copy)
+    build_index(settings, real_embedder)
+    retriever = Retriever(settings, real_embedder)
+    assert retriever.search("solar panels on the office roof", k=1)[0].article.id != "faq-solar"
+
+    (kb_copy / "faqs" / "faq-solar.md").write_text(
+        "---\nid: faq-solar\ntitle: Solar panels on the office roof\n---\nOur office roof has solar panels.\n")
+    subprocess.run([BIN / "supportgraph", "index", "-q", "--no-chats", "--project", str(REPO)],
+                   env=_cli_env(settings.home, kb_copy), check=True, capture_output=True, timeout=300)
+    assert retriever.search("solar panels on the office roof", k=1)[0].article.id == "faq-solar"

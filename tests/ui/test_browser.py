@@ -77,6 +77,11 @@ def test_customer_asks_sees_a_cited_answer_and_rates_it(running_app, real_settin
             expect(page.get_by_text("feedback was saved")).to_be_visible(timeout=30_000)
             page.get_by_role("radio", name="4 out of 5 stars").click()
             page.screenshot(path=str(tmp_path / "answer.png"), full_page=True)
+
+            page.goto(running_app + "/knowledge")  # a staff page, by URL, without signing in
+            expect(page.get_by_placeholder("Describe your problem")).to_be_visible(timeout=60_000)
+            expect(page.get_by_text("Knowledge base", exact=True)).to_have_count(0)
+            expect(page.get_by_text("File (front matter + markdown)")).to_have_count(0)
         finally:
             browser.close()
 

@@ -2,10 +2,11 @@
 
 import typer
 
-from supportgraph.cli import agent, kb
+from supportgraph.cli import agent, kb, staff
 
 app = typer.Typer(help="Run and improve customer-support agents.", no_args_is_help=True, add_completion=False)
 app.registered_commands += agent.app.registered_commands
 app.add_typer(kb.app, name="kb")
+app.add_typer(staff.app, name="staff")
 
 __all__ = ["app"]

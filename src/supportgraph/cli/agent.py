@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import uuid
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -17,6 +19,7 @@ from supportgraph.cli.common import (
     reindex,
     settings_for,
 )
+from supportgraph.knowledge.index import read_manifest
 
 app = typer.Typer()
 
@@ -27,9 +30,17 @@ app = typer.Typer()
 def index(project: ProjectOption = None,
           quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
           chats: Annotated[bool, typer.Option(help="Also index resolved chats with positive feedback.")] = True,
-          chat_days: Annotated[int, typer.Option(help="How far back resolved chats count.")] = 90) -> None:
+          chat_days: Annotated[int, typer.Option(help="How far back resolved chats count.")] = 90,
+          manifest_out: Annotated[Optional[Path], typer.Option(
+              help="Also write the KB manifest (article hashes, KB version) here, e.g. for DVC.")] = None) -> None:
     """Build or update the knowledge index (only changed articles are re-embedded)."""
-    reindex(settings_for(project), quiet=quiet, chats=chats, chat_days=chat_days)
+    settings = settings_for(project)
+    reindex(settings, quiet=quiet, chats=chats, chat_days=chat_days)
+    if manifest_out:
+        manifest = read_manifest(settings.index_dir)
+        manifest.pop("built_at", None)  # keep the file stable when nothing changed
+        manifest_out.parent.mkdir(parents=True, exist_ok=True)
+        manifest_out.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
 
 
 @app.command()

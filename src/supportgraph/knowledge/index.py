@@ -10,6 +10,7 @@ time, enforced by a file lock (Chroma's local store is not multi-process safe).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import os
@@ -47,20 +48,43 @@ class IndexReport:
 
 def open_chroma(settings: Settings) -> chromadb.ClientAPI:
     """The embedded store under the home folder, or a Chroma server when ``chroma_url`` is set."""
-    quiet = chromadb.config.Settings(anonymized_telemetry=False)
     if settings.chroma_url:
-        from urllib.parse import urlparse
-
-        url = urlparse(settings.chroma_url)
-        try:
-            return chromadb.HttpClient(host=url.hostname, port=url.port or 8000, ssl=url.scheme == "https",
-                                       settings=quiet)
-        except Exception as error:  # the client checks the server on connect
-            raise ConfigError(f"Cannot reach the Chroma server at {settings.chroma_url} ({error}).",
-                              "start it with `chroma run --path DIR --port PORT`, or unset "
-                              "SUPPORTGRAPH_CHROMA_URL to use the embedded store.") from None
+        return _http_client(settings.chroma_url)
     settings.chroma_dir.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=quiet)
+    return _persistent_client(str(settings.chroma_dir))
+
+
+# One client per store in a process: a second client on the same path keeps serving the
+# vectors it loaded and never sees what the first one writes (an edit would stay invisible).
+@functools.lru_cache(maxsize=None)
+def _persistent_client(path: str) -> chromadb.ClientAPI:
+    return chromadb.PersistentClient(path=path, settings=_quiet())
+
+
+def _quiet() -> chromadb.config.Settings:
+    # A new object each time: HttpClient writes its server address into the settings it gets.
+    return chromadb.config.Settings(anonymized_telemetry=False)
+
+
+def reset_chroma_clients() -> None:
+    """Forget open clients so the next open sees what another process wrote (the index changed)."""
+    _persistent_client.cache_clear()
+    _http_client.cache_clear()
+    chromadb.api.client.SharedSystemClient.clear_system_cache()
+
+
+@functools.lru_cache(maxsize=None)
+def _http_client(url: str) -> chromadb.ClientAPI:
+    from urllib.parse import urlparse
+
+    parsed = urlparse(url)
+    try:
+        return chromadb.HttpClient(host=parsed.hostname, port=parsed.port or 8000, ssl=parsed.scheme == "https",
+                                   settings=_quiet())
+    except Exception as error:  # the client checks the server on connect
+        raise ConfigError(f"Cannot reach the Chroma server at {url} ({error}).",
+                          "start it with `chroma run --path DIR --port PORT`, or unset "
+                          "SUPPORTGRAPH_CHROMA_URL to use the embedded store.") from None
 
 
 def get_collection(client: chromadb.ClientAPI, name: str):
@@ -123,6 +147,7 @@ def _update(settings, embedder, articles: list[Article], problems, progress, max
         collection.delete(where={"article_id": article.id})
     # Embed in full batches across articles: per-article batches of ~5 chunks waste the model.
     pending = [(article, chunk, len(chunks)) for article, chunks in to_embed for chunk in chunks]
+    pending.sort(key=lambda item: len(item[1].embed_text(item[0].title)))  # similar lengths: less padding
     done = 0
     if progress:
         progress(0, len(pending))

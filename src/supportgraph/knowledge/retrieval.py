@@ -15,11 +15,18 @@ import math
 import threading
 from dataclasses import dataclass, field
 
+import chromadb
+
 from supportgraph.config import Settings
 from supportgraph.errors import IndexNotBuiltError
 from supportgraph.knowledge.articles import Article
 from supportgraph.knowledge.embedding import Embedder
-from supportgraph.knowledge.index import get_collection, open_chroma, read_manifest
+from supportgraph.knowledge.index import (
+    get_collection,
+    open_chroma,
+    read_manifest,
+    reset_chroma_clients,
+)
 from supportgraph.knowledge.lexical import LexicalIndex
 from supportgraph.params import RetrievalParams, load_params
 
@@ -100,18 +107,27 @@ class Retriever:
             raise IndexNotBuiltError(self.settings.index_dir)
         with self._lock:
             if self._collection is None:
-                from supportgraph.knowledge.chats import chats_collection
-
-                self._collection = get_collection(open_chroma(self.settings), self.settings.collection)
-                self._chats = chats_collection(self.settings)
+                self._open()
             mtime = manifest_path.stat().st_mtime
             if mtime != self._manifest_mtime:
+                if self._manifest_mtime:  # re-indexed since we opened it, maybe by another process
+                    self._reopen()
                 manifest = read_manifest(self.settings.index_dir)
                 raw = json.loads((self.settings.index_dir / "articles.json").read_text())
                 self._articles = {aid: Article(**data) for aid, data in raw.items()}
                 self._lexical = LexicalIndex.load(self.settings.index_dir / manifest["lexical_dir"])
                 self._kb_version = manifest["kb_version"]
                 self._manifest_mtime = mtime
+
+    def _open(self) -> None:
+        from supportgraph.knowledge.chats import chats_collection
+
+        self._collection = get_collection(open_chroma(self.settings), self.settings.collection)
+        self._chats = chats_collection(self.settings)
+
+    def _reopen(self) -> None:
+        reset_chroma_clients()
+        self._open()
 
     @property
     def kb_version(self) -> str:
@@ -136,7 +152,12 @@ class Retriever:
         dense, chats = [], {}
         if mode in ("dense", "hybrid"):
             vector = self.embedder.embed([query])[0].tolist()
-            dense, chats = self._dense(vector, allowed), self._chat_support(vector, allowed)
+            try:
+                dense, chats = self._dense(vector, allowed), self._chat_support(vector, allowed)
+            except chromadb.errors.ChromaError:  # another process rewrote the store under us
+                with self._lock:
+                    self._reopen()
+                dense, chats = self._dense(vector, allowed), self._chat_support(vector, allowed)
         lexical = self._lexical_hits(query, allowed) if mode in ("lexical", "hybrid") else []
         hits = self._merge(dense, lexical, mode)
         for article_id, support in chats.items():  # weighted below the articles' own evidence

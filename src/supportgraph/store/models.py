@@ -69,3 +69,14 @@ class Feedback(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
     turn: Mapped[Turn] = relationship(back_populates="feedback")
+
+
+class StaffUser(Base):
+    """Staff who may open the review, knowledge and dashboard pages. Passwords are bcrypt hashes."""
+
+    __tablename__ = "staff_users"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(String(128))
+    role: Mapped[str] = mapped_column(String(16))  # reviewer | editor | admin
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,0 +1,66 @@
+"""The editors' CLI on a copy of the knowledge base: add, edit, import, remove, stats, history, search."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from typer.testing import CliRunner
+
+from supportgraph.cli import app
+from tests.conftest import REPO
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+@pytest.fixture
+def kb(tmp_path, indexed_home, monkeypatch):
+    knowledge, home = tmp_path / "knowledge", tmp_path / "home"
+    shutil.copytree(REPO / "knowledge", knowledge)
+    shutil.copytree(indexed_home, home)
+    monkeypatch.setenv("SUPPORTGRAPH_KNOWLEDGE_DIR", str(knowledge))
+    monkeypatch.setenv("SUPPORTGRAPH_HOME", str(home))
+    monkeypatch.setenv("SUPPORTGRAPH_DATABASE_URL", f"sqlite:///{tmp_path / 'kb.db'}")
+    return knowledge
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(app, [*args, "--project", str(REPO)])
+
+
+def test_editor_workflow_end_to_end(kb, tmp_path):
+    body = tmp_path / "body.md"
+    body.write_text("Kitebase is carbon neutral since 2025.\n\n## Steps\n1. Open Settings > Workspace > Sustainability.\n")
+    added = invoke("kb", "add", "--id", "faq-carbon", "--title", "Is Kitebase carbon neutral?",
+                   "--area", "workspace", "--body-file", str(body))
+    assert added.exit_code == 0, added.output
+    assert (kb / "faqs" / "faq-carbon.md").exists() and "1 added" in added.output
+
+    found = invoke("kb", "search", "carbon neutral sustainability", "--json")
+    assert json.loads(found.stdout)["hits"][0]["id"] == "faq-carbon"
+
+    broken = tmp_path / "broken.md"
+    broken.write_text("---\nid: faq-carbon\ntype: blogpost\n---\nText\n")
+    refused = invoke("kb", "edit", "faq-carbon", "--from-file", str(broken), "--no-index")
+    assert refused.exit_code == 1 and "not saved" in refused.output and "Fix:" in refused.output
+    assert "carbon neutral since 2025" in (kb / "faqs" / "faq-carbon.md").read_text()
+
+    export = tmp_path / "intercom.jsonl"
+    export.write_text(json.dumps({"title": "Do you offer a nonprofit discount?", "body": "Yes, 50% for charities."}) + "\n")
+    imported = invoke("kb", "import", str(export), "--no-index")
+    assert imported.exit_code == 0 and "Imported 1 articles" in imported.output
+
+    removed = invoke("kb", "remove", "faq-carbon")
+    assert removed.exit_code == 0 and not (kb / "faqs" / "faq-carbon.md").exists()
+
+    stats = " ".join(invoke("kb", "stats").output.split())
+    assert "69 articles" in stats and "up to date" in stats  # remove re-indexed, the import included
+    history = " ".join(invoke("kb", "history").output.split())
+    assert "added faq-carbon" in history and "removed faq-carbon" in history
+
+
+def test_validate_names_each_bad_file(kb):
+    (kb / "faqs" / "bad.md").write_text("---\nid: Bad Id!\n---\nText\n")
+    result = invoke("kb", "validate")
+    assert result.exit_code == 1 and "faqs/bad.md" in result.output and "Fix:" in result.output
