@@ -76,6 +76,14 @@ class SupportAgent:
         self._checkpointer = self._checkpointer or open_checkpointer(self.settings)
         self._graph = build_graph(self._brief, self._checkpointer)
 
+    def close(self) -> None:
+        """Release the memory and database connections (the index stays shared)."""
+        if self._checkpointer is not None and hasattr(self._checkpointer, "conn"):
+            self._checkpointer.conn.close()
+        if self._store is not None:
+            self._store.engine.dispose()
+        self._graph = None
+
     @property
     def store(self) -> Store:
         self.warm_up()

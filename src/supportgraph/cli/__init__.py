@@ -2,11 +2,12 @@
 
 import typer
 
-from supportgraph.cli import agent, kb, staff
+from supportgraph.cli import agent, evals, kb, staff
 
 app = typer.Typer(help="Run and improve customer-support agents.", no_args_is_help=True, add_completion=False)
 app.registered_commands += agent.app.registered_commands
 app.add_typer(kb.app, name="kb")
 app.add_typer(staff.app, name="staff")
+app.add_typer(evals.app, name="eval")
 
 __all__ = ["app"]

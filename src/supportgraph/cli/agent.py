@@ -82,3 +82,13 @@ def chat(thread: Annotated[Optional[str], typer.Option("--thread", help="Resume 
         result = agent.ask(message, thread_id=thread_id, channel="cli")
         console.print(Markdown(result.answer))
         console.print(f"[dim]{result.outcome} · {result.latency_ms:.0f} ms[/]")
+
+
+@app.command()
+@friendly_errors
+def changes(since: Annotated[str, typer.Option(help="7d, 2w, 12h, or any git date.")] = "7d",
+            project: ProjectOption = None) -> None:
+    """What changed since a date: articles, prompts, brief, parameters, and metric deltas (markdown)."""
+    from supportgraph.changes import changes_since, render_markdown
+
+    sys.stdout.write(render_markdown(changes_since(settings_for(project).project_dir, since)))

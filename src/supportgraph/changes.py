@@ -1,0 +1,104 @@
+"""What changed since a date: articles, prompts, brief and parameters, and the metric deltas.
+
+Reads git only (prompts, knowledge and evaluated metrics are all versioned),
+so it answers in about a second. ``since`` is any git date ("2026-11-01",
+"last monday") or a short form: 7d, 2w, 12h.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from supportgraph.errors import ConfigError
+
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+SHORT = {"h": "hours", "d": "days", "w": "weeks", "m": "months"}
+STATUS = {"A": "added", "M": "edited", "D": "removed", "R": "renamed"}
+METRICS = "evals/results/metrics.json"
+
+
+@dataclass
+class Changes:
+    since: str
+    base: str
+    head: str
+    commits: list[str] = field(default_factory=list)
+    articles: list[tuple[str, str]] = field(default_factory=list)   # (status, path)
+    prompts: list[tuple[str, str]] = field(default_factory=list)
+    changelog_lines: list[str] = field(default_factory=list)
+    config: list[tuple[str, str]] = field(default_factory=list)     # brief, params, dvc.yaml
+    metric_deltas: list[tuple[str, float | None, float | None]] = field(default_factory=list)
+
+
+def _git(project: Path, *args: str) -> str:
+    try:
+        return subprocess.run(["git", *args], cwd=project, capture_output=True, text=True, check=True).stdout
+    except (subprocess.CalledProcessError, FileNotFoundError) as error:
+        raise ConfigError(f"git failed in {project}: {getattr(error, 'stderr', error)}".strip(),
+                          "run this inside the project's git repository.") from None
+
+
+def git_date(since: str) -> str:
+    match = re.fullmatch(r"(\d+)\s*([hdwm])", since.strip())
+    return f"{match.group(1)} {SHORT[match.group(2)]} ago" if match else since
+
+
+def _metrics_at(project: Path, rev: str) -> dict[str, float]:
+    try:
+        raw = subprocess.run(["git", "show", f"{rev}:{METRICS}"], cwd=project, capture_output=True, text=True,
+                             check=True).stdout
+    except subprocess.CalledProcessError:
+        return {}
+    return {f"{group}.{name}": value for group, values in json.loads(raw).items() for name, value in values.items()}
+
+
+def changes_since(project: Path, since: str) -> Changes:
+    date = git_date(since)
+    head = _git(project, "rev-parse", "--short", "HEAD").strip()
+    base = _git(project, "rev-list", "-1", f"--before={date}", "HEAD").strip() or EMPTY_TREE
+    result = Changes(since=date, base=base[:12], head=head)
+    result.commits = _git(project, "log", f"--since={date}", "--format=%h %ad %s", "--date=short").splitlines()
+
+    def diff(*paths: str) -> list[tuple[str, str]]:
+        lines = _git(project, "diff", "--name-status", "--no-renames", base, "HEAD", "--", *paths).splitlines()
+        return [(STATUS.get(line[0], line[0]), line.split("\t")[-1]) for line in lines if line]
+
+    result.articles = diff("knowledge")
+    result.prompts = diff("prompts")
+    result.config = diff("agents", "params.yaml", "dvc.yaml")
+    for status, path in result.prompts:
+        if path.endswith("CHANGELOG.md"):
+            added = _git(project, "diff", base, "HEAD", "--", path).splitlines()
+            result.changelog_lines += [line[1:].strip() for line in added
+                                       if line.startswith("+") and not line.startswith("+++") and line[1:].strip()]
+    before, after = _metrics_at(project, base), _metrics_at(project, "HEAD")
+    result.metric_deltas = [(name, before.get(name), after.get(name)) for name in sorted(set(before) | set(after))
+                            if before.get(name) != after.get(name)]
+    return result
+
+
+def render_markdown(changes: Changes) -> str:
+    lines = [f"# Changes since {changes.since}", "", f"Comparing `{changes.base}` with `{changes.head}`.", ""]
+
+    def section(title: str, rows: list[tuple[str, str]]) -> None:
+        lines.extend([f"## {title}", ""] + ([f"- {status}: `{path}`" for status, path in rows] or ["- none"]) + [""])
+
+    section("Articles", changes.articles)
+    section("Prompts", changes.prompts)
+    if changes.changelog_lines:
+        lines += ["Changelog entries:", ""] + [f"> {line}" for line in changes.changelog_lines] + [""]
+    section("Brief, parameters, pipeline", changes.config)
+    lines += ["## Metrics (evaluated commits)", ""]
+    if changes.metric_deltas:
+        lines += ["| metric | before | after | change |", "|---|---|---|---|"]
+        for name, old, new in changes.metric_deltas:
+            delta = f"{new - old:+.4f}" if isinstance(old, (int, float)) and isinstance(new, (int, float)) else ""
+            lines.append(f"| {name} | {old if old is not None else '-'} | {new if new is not None else '-'} | {delta} |")
+    else:
+        lines.append("- no change in evals/results/metrics.json")
+    lines += ["", f"## Commits ({len(changes.commits)})", ""] + [f"- {c}" for c in changes.commits]
+    return "\n".join(lines) + "\n"
