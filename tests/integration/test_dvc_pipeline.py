@@ -1,5 +1,6 @@
-"""`dvc repro` on a fresh repository: runs the stages, then nothing when nothing changed, then
-again when one article changes (the KB version in the versioned manifest changes with it)."""
+"""`dvc repro index` on a fresh repository: runs the stages up to the index, then nothing when
+nothing changed, then again when one article changes (the KB version in the manifest changes with it).
+The evaluation stages after it are exercised by test_evaluation.py through the same commands."""
 
 from __future__ import annotations
 
@@ -39,17 +40,17 @@ def project(tmp_path):
 
 def test_repro_runs_once_then_only_when_knowledge_changes(project):
     root, env = project
-    first = _run([BIN / "dvc", "repro"], root, env)
+    first = _run([BIN / "dvc", "repro", "index"], root, env)
     assert "Running stage 'index'" in first
     manifest = json.loads((root / "evals/results/kb_manifest.json").read_text())
     assert len(manifest["articles"]) == 68
 
-    again = _run([BIN / "dvc", "repro"], root, env)
+    again = _run([BIN / "dvc", "repro", "index"], root, env)
     assert "Running stage" not in again and "up to date" in again
 
     article = root / "knowledge/faqs/faq-support-hours.md"
     article.write_text(article.read_text() + "\nWe are closed on 25 December.\n")
-    third = _run([BIN / "dvc", "repro"], root, env)
+    third = _run([BIN / "dvc", "repro", "index"], root, env)
     assert "Running stage 'index'" in third
     changed = json.loads((root / "evals/results/kb_manifest.json").read_text())
     assert changed["kb_version"] != manifest["kb_version"]

@@ -2,12 +2,13 @@
 
 import typer
 
-from supportgraph.cli import agent, evals, kb, staff
+from supportgraph.cli import agent, evals, kb, prompts, staff
 
 app = typer.Typer(help="Run and improve customer-support agents.", no_args_is_help=True, add_completion=False)
 app.registered_commands += agent.app.registered_commands
 app.add_typer(kb.app, name="kb")
 app.add_typer(staff.app, name="staff")
 app.add_typer(evals.app, name="eval")
+app.add_typer(prompts.app, name="prompts")
 
 __all__ = ["app"]

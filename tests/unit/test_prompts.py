@@ -1,0 +1,75 @@
+"""Prompt files: the lint CI runs, and snapshots of every rendered production prompt
+(a wording change shows up as a reviewed diff; UPDATE_SNAPSHOTS=1 rewrites them)."""
+
+import os
+import shutil
+
+import pytest
+
+from supportgraph.errors import ConfigError
+from supportgraph.prompts.lint import lint, record_versions
+from supportgraph.prompts.registry import PromptRegistry
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.unit
+PROMPTS = REPO / "prompts"
+SNAPSHOTS = REPO / "tests" / "snapshots" / "prompts"
+
+
+@pytest.fixture
+def prompts(tmp_path):
+    shutil.copytree(PROMPTS, tmp_path / "prompts")
+    return tmp_path / "prompts"
+
+
+def test_the_projects_prompts_pass_lint():
+    assert [str(p) for p in lint(PromptRegistry(PROMPTS))] == []
+
+
+@pytest.mark.parametrize("name", sorted(PromptRegistry(PROMPTS).prompts))
+def test_rendered_production_prompt_matches_its_snapshot(name):
+    registry = PromptRegistry(PROMPTS)
+    prompt = registry.get(name)
+    assert registry.resolve(name, "production") == prompt.version
+    rendered = f"# {name}@{prompt.version} #{prompt.content_hash}\n" + "\n".join(
+        f"[{m['role']}]\n{m['content']}" for m in prompt.render_sample())
+    snapshot = SNAPSHOTS / f"{name}.txt"
+    if os.environ.get("UPDATE_SNAPSHOTS") or not snapshot.exists():
+        snapshot.write_text(rendered)
+    assert rendered == snapshot.read_text(), "prompt wording changed: review, then UPDATE_SNAPSHOTS=1"
+
+
+def test_editing_a_recorded_version_fails_until_bumped_logged_and_locked(prompts):
+    path = prompts / "support" / "answer.yaml"
+    path.write_text(path.read_text().replace("Give the fix as 3-7 numbered steps", "Give the fix as steps"))
+    problems = [str(p) for p in lint(PromptRegistry(prompts))]
+    assert len(problems) == 1 and "text of version 1.0.0 changed" in problems[0] and "bump" in problems[0]
+
+    path.write_text(path.read_text().replace("version: 1.0.0", "version: 1.1.0"))
+    problems = [str(p) for p in lint(PromptRegistry(prompts))]
+    assert any("no changelog entry" in p for p in problems)
+
+    changelog = prompts / "support" / "CHANGELOG.md"
+    changelog.write_text(changelog.read_text() + "\n## support.answer 1.1.0\n\n- What: looser step count.\n")
+    assert record_versions(PromptRegistry(prompts)) == ["support.answer@1.1.0"]
+    assert lint(PromptRegistry(prompts)) == []
+
+
+def test_variables_must_be_declared_and_used(prompts):
+    path = prompts / "support" / "clarify.yaml"
+    path.write_text(path.read_text().replace("Issue: {{ summary }}", "Issue: {{ summry }}"))
+    problems = " ".join(str(p) for p in lint(PromptRegistry(prompts)))
+    assert "uses '{{ summry }}' but does not declare it" in problems
+    assert "declares 'summary' but no message uses it" in problems
+
+
+def test_a_broken_file_names_itself_and_the_fix(prompts):
+    (prompts / "support" / "bad.yaml").write_text("name: support.bad\nversion: one\n")
+    with pytest.raises(ConfigError) as error:
+        PromptRegistry(prompts)
+    assert "support/bad.yaml" in error.value.message and error.value.fix
+
+
+def test_render_refuses_missing_variables():
+    with pytest.raises(ConfigError, match="needs"):
+        PromptRegistry(PROMPTS).get("support.answer").render(summary="x")
