@@ -5,6 +5,8 @@ Only the CLI and the UI format these for display; library code raises them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 
 class SupportGraphError(Exception):
     """Base class: ``message`` says what happened, ``fix`` what to do about it."""
@@ -48,3 +50,15 @@ class StoreError(SupportGraphError):
 
 class NotFoundError(SupportGraphError):
     """A conversation, turn or article that was asked for does not exist."""
+
+
+@dataclass(frozen=True)
+class FileProblem:
+    """One problem in one file (an article, a prompt), reported without stopping the others."""
+
+    path: str
+    message: str
+    fix: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message} Fix: {self.fix}"

@@ -19,6 +19,8 @@ import frontmatter
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from supportgraph.errors import FileProblem
+
 ArticleType = Literal["faq", "policy", "troubleshooting"]
 Audience = Literal["customer", "staff"]
 ARTICLE_SUFFIXES = {".md", ".markdown"}
@@ -101,14 +103,7 @@ def numbered_items(text: str) -> list[str]:
     return items
 
 
-@dataclass(frozen=True)
-class ArticleProblem:
-    path: str
-    message: str
-    fix: str
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.message} Fix: {self.fix}"
+ArticleProblem = FileProblem  # a malformed article file
 
 
 @dataclass

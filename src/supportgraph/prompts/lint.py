@@ -11,25 +11,18 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
 import jsonschema
 
+from supportgraph.errors import FileProblem
 from supportgraph.prompts.registry import PromptFile, PromptRegistry
 
 LOCK_FILE = "prompts.lock.json"
 
 
-@dataclass(frozen=True)
-class LintProblem:
-    path: str
-    message: str
-    fix: str
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.message} Fix: {self.fix}"
+LintProblem = FileProblem  # a problem in a prompt file
 
 
 def read_lock(prompts_dir: Path) -> dict[str, dict[str, str]]:
