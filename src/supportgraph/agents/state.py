@@ -5,8 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, TypedDict
 
+from langchain_core.language_models import BaseChatModel
+
 from supportgraph.agents.brief import Brief
 from supportgraph.knowledge.retrieval import Retriever
+from supportgraph.prompts.registry import PromptRegistry
 
 Outcome = Literal["answered", "clarify", "escalated", "resolved", "refused"]
 Awaiting = Literal["clarify", "confirm"]
@@ -36,12 +39,13 @@ class SupportState(TypedDict, total=False):
     outcome: Outcome
     reply: str
     flags: list[str]
+    llm_calls: list[dict]      # one per model call: node, prompt identity, status, latency, tokens
 
 
 # Fields reset at the start of every turn so nothing leaks from the previous one.
 TURN_FIELDS: dict = {
     "hits": [], "confidence": 0.0, "clarify_slot": None, "steps": [], "intro": "", "citations": [],
-    "escalation_reason": "", "handoff": None, "reply": "", "flags": [], "intent": "",
+    "escalation_reason": "", "handoff": None, "reply": "", "flags": [], "intent": "", "llm_calls": [],
 }
 
 
@@ -51,3 +55,6 @@ class AgentContext:
 
     brief: Brief
     retriever: Retriever
+    model: BaseChatModel | None = None        # None: every step uses its deterministic twin
+    prompts: PromptRegistry | None = None
+    prompt_label: str = "production"

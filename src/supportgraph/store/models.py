@@ -53,6 +53,7 @@ class Turn(Base):
     kb_version: Mapped[str] = mapped_column(String(32), default="")
     latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
     flags: Mapped[list] = mapped_column(JSON, default=list)
+    trace: Mapped[dict | None] = mapped_column(JSON, default=dict)  # model, llm calls (prompt identities, fallbacks)
     conversation: Mapped[Conversation] = relationship(back_populates="turns")
     feedback: Mapped[Feedback | None] = relationship(back_populates="turn", uselist=False)
 

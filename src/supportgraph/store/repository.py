@@ -30,6 +30,7 @@ class TurnRecord(BaseModel):
     latency_ms: float = 0.0
     flags: list[str] = Field(default_factory=list)
     handoff: str | None = None
+    trace: dict = Field(default_factory=dict)
 
 
 class FeedbackIn(BaseModel):
@@ -50,6 +51,20 @@ def _sqlite_pragmas(engine: Engine) -> None:
         cursor.close()
 
 
+def _add_missing_columns(engine: Engine) -> None:
+    """Columns added since a database was created (all nullable): add them in place, keep every row."""
+    from sqlalchemy import inspect, text
+
+    inspector = inspect(engine)
+    with engine.begin() as connection:
+        for table in Base.metadata.sorted_tables:
+            present = {c["name"] for c in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name not in present and column.nullable:
+                    kind = column.type.compile(dialect=engine.dialect)
+                    connection.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))
+
+
 class Store:
     def __init__(self, url: str) -> None:
         self.url = url
@@ -62,6 +77,7 @@ class Store:
             if self.engine.dialect.name == "sqlite":
                 _sqlite_pragmas(self.engine)
             Base.metadata.create_all(self.engine)
+            _add_missing_columns(self.engine)
         except SQLAlchemyError as error:
             raise StoreError(f"Cannot open the conversation store at {url}: {error.__class__.__name__}.",
                              "check SUPPORTGRAPH_DATABASE_URL and that the database server is running.") from None

@@ -1,0 +1,63 @@
+"""The LLM side of each scaffold step: render the node's prompt (by label), call the
+model, check the output; return None whenever the twin should answer instead.
+
+Every attempt is appended to ``calls`` (the turn's trace), including why it fell back.
+"""
+
+from __future__ import annotations
+
+from supportgraph.agents import twins
+from supportgraph.agents.models import LLMCall, call_prompt
+from supportgraph.agents.state import AgentContext
+from supportgraph.prompts.history import get_version
+
+
+def _run(context: AgentContext, node: str, name: str, values: dict, calls: list[dict]) -> LLMCall | None:
+    if context.model is None or context.prompts is None or name not in context.prompts.prompts:
+        return None
+    prompt = get_version(context.prompts, name, context.prompts.resolve(name, context.prompt_label))
+    call = call_prompt(context.model, node, prompt, values)
+    calls.append(call.trace())
+    return call
+
+
+def summary(context: AgentContext, message: str, calls: list[dict]) -> str | None:
+    call = _run(context, "summarize", "support.summarize", {"message": message, "history": ""}, calls)
+    if call is None or call.status != "ok":
+        return None
+    text = " ".join(call.output["summary"].split())
+    return text if text and len(twins.sentences(text)) == 1 else _fail(calls, "invalid", "not one sentence")
+
+
+def question(context: AgentContext, summary_text: str, slot: str, calls: list[dict]) -> str | None:
+    allowed = ", ".join(context.brief.slots[slot].values)
+    call = _run(context, "clarify", "support.clarify", {"summary": summary_text,
+                                                        "missing_detail": f"{slot}: {allowed}"}, calls)
+    if call is None or call.status != "ok":
+        return None
+    text = call.output["question"].strip()
+    return text if text.count("?") == 1 else _fail(calls, "invalid", "not exactly one question")
+
+
+def steps(context: AgentContext, summary_text: str, top, passages: list[str], calls: list[dict]) -> list[str] | None:
+    values = {"summary": summary_text, "article_title": top.title, "article_id": top.id, "passages": passages,
+              "tone": context.brief.tone,
+              "forbidden": "; ".join(r.description for r in context.brief.guardrails.forbidden_actions)}
+    call = _run(context, "answer", "support.answer", values, calls)
+    if call is None or call.status != "ok":
+        return None
+    proposed = [" ".join(s.split()) for s in call.output["steps"] if s.strip()]
+    grounded = [s for s in proposed if twins.is_grounded(s, passages + [top.body])]
+    if not grounded or len(grounded) < len(proposed):
+        return _fail(calls, "ungrounded", f"{len(proposed) - len(grounded)} of {len(proposed)} steps not in the article")
+    return grounded
+
+
+def handoff_note(context: AgentContext, values: dict, calls: list[dict]) -> str | None:
+    call = _run(context, "escalate", "support.escalate", values, calls)
+    return call.output["note"].strip() if call is not None and call.status == "ok" else None
+
+
+def _fail(calls: list[dict], status: str, detail: str) -> None:
+    calls[-1].update(status=status, detail=detail)
+    return None
