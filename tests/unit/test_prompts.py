@@ -73,3 +73,14 @@ def test_a_broken_file_names_itself_and_the_fix(prompts):
 def test_render_refuses_missing_variables():
     with pytest.raises(ConfigError, match="needs"):
         PromptRegistry(PROMPTS).get("support.answer").render(summary="x")
+
+
+def test_the_one_page_brief_matches_its_snapshot():
+    from supportgraph.agents.brief import load_brief, render_markdown
+
+    rendered = render_markdown(load_brief(REPO / "agents" / "support" / "brief.yaml"))
+    assert "| `outcome.answerable_answered` | 0.8 |" in rendered and "(`promise_refund`)" in rendered
+    snapshot = REPO / "tests" / "snapshots" / "brief.md"
+    if os.environ.get("UPDATE_SNAPSHOTS") or not snapshot.exists():
+        snapshot.write_text(rendered)
+    assert rendered == snapshot.read_text(), "the brief changed: review, then UPDATE_SNAPSHOTS=1"

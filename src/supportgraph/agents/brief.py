@@ -103,6 +103,30 @@ class Brief(_Strict):
         return list(self.slots)
 
 
+def render_markdown(brief: Brief) -> str:
+    """The one-page brief a lead reviews: goal, metric gates, guardrails, escalation, tone."""
+    lines = [f"# {brief.title}", "", f"**Owner:** {brief.owner}", "", "## Business goal", "",
+             " ".join(brief.business_goal.split()), "", "## Success metric", "", brief.success_metric.description, "",
+             "| metric (evaluation gate) | at least |", "|---|---|"]
+    lines += [f"| `{name}` | {value} |" for name, value in brief.success_metric.thresholds.items()]
+    lines += ["", "## Guardrails", "", "Never, whoever writes the reply (checked on every answer):", ""]
+    lines += [f"- {rule.description} (`{rule.id}`)" for rule in brief.guardrails.forbidden_actions]
+    lines += ["", f"**Tone:** {brief.tone}", ""]
+    if brief.compliance_wording:
+        lines += [f"**Compliance:** {brief.compliance_wording}", ""]
+    e = brief.escalation
+    lines += ["## Escalation", "", f"- Confidence below {e.min_confidence} (calibrated P(best article is right)).",
+              f"- {e.max_failed_attempts} failed fixes in one conversation.", "- The customer asks for a person."]
+    lines += [f"- {topic.reason} (`{topic.id}`)" for topic in e.topics]
+    lines += ["", "## Details the agent asks for", ""]
+    lines += [f"- `{name}`: {slot.question}" for name, slot in brief.slots.items()]
+    steps = ["summarize", "retrieve"] + (["clarify"] if brief.scaffold.clarify else []) + ["answer", "check"] + \
+        (["confirm"] if brief.scaffold.confirm else []) + ["escalate"]
+    lines += ["", f"**Scaffold:** {' -> '.join(steps)}; messages over {brief.limits.max_message_chars:,} "
+              "characters are declined.", ""]
+    return "\n".join(lines)
+
+
 def load_brief(path: Path) -> Brief:
     if not path.exists():
         raise ConfigError(f"Brief {path} does not exist.",

@@ -92,3 +92,12 @@ def changes(since: Annotated[str, typer.Option(help="7d, 2w, 12h, or any git dat
     from supportgraph.changes import changes_since, render_markdown
 
     sys.stdout.write(render_markdown(changes_since(settings_for(project).project_dir, since)))
+
+
+@app.command()
+@friendly_errors
+def brief(project: ProjectOption = None) -> None:
+    """Render the agent's one-page brief (agents/support/brief.yaml) as markdown."""
+    from supportgraph.agents.brief import load_brief, render_markdown
+
+    sys.stdout.write(render_markdown(load_brief(settings_for(project).brief_path)))
