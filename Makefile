@@ -19,7 +19,8 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -q --upgrade pip
 	@# torch first, pinned: an open range would pull a multi-GB CUDA build.
 	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -c constraints.txt -e '.[test]'
+	@# local-llm builds llama-cpp-python from source (a few minutes, once): the LLM-path integration test serves a real GGUF.
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[test,local-llm]'
 	@touch $@
 
 install: $(STAMP)
