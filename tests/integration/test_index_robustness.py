@@ -5,11 +5,9 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -27,6 +25,7 @@ from supportgraph.knowledge.index import (
 from supportgraph.knowledge.retrieval import Retriever
 from supportgraph.params import load_params
 from tests.conftest import REPO
+from tests.servers import free_port, running
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 BIN = Path(sys.executable).parent
@@ -84,33 +83,13 @@ def test_a_second_indexer_process_is_refused_with_a_clear_message(kb_copy, tmp_p
     assert "Another `supportgraph index` is writing" in result.stderr and "Traceback" not in result.stderr
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def chroma_server(tmp_path):
     """A real `chroma run` on loopback, started and stopped here."""
-    port = _free_port()
-    process = subprocess.Popen([BIN / "chroma", "run", "--path", str(tmp_path / "chroma-server"),
-                                "--host", "127.0.0.1", "--port", str(port)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        os.killpg(process.pid, signal.SIGKILL)
-        pytest.fail("chroma run did not start")
-    yield url
-    os.killpg(process.pid, signal.SIGTERM)
-    process.wait(timeout=30)
+    port = free_port()
+    command = [BIN / "chroma", "run", "--path", tmp_path / "chroma-server", "--host", "127.0.0.1", "--port", port]
+    with running(command, f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=60):
+        yield f"http://127.0.0.1:{port}"
 
 
 def test_index_and_retrieve_through_a_chroma_server(chroma_server, tmp_path, real_embedder):

@@ -6,16 +6,13 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from supportgraph.agents.service import SupportAgent, open_checkpointer
+from tests.servers import free_port, running
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 STATUSES = {"ok", "invalid", "refused", "empty", "ungrounded", "timeout", "error"}
@@ -31,29 +28,11 @@ def gguf(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def llama_server(gguf):
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    process = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(gguf),
-                                "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"{url}/v1/models", timeout=2)
-            break
-        except OSError:
-            if process.poll() is not None:
-                pytest.fail(f"llama_cpp.server exited with {process.returncode}")
-            time.sleep(0.5)
-    else:
-        os.killpg(process.pid, signal.SIGKILL)
-        pytest.fail("llama_cpp.server did not start")
-    yield process, f"{url}/v1"
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
+    port = free_port()
+    command = [sys.executable, "-m", "llama_cpp.server", "--model", gguf, "--host", "127.0.0.1",
+               "--port", port, "--n_ctx", "4096"]
+    with running(command, f"http://127.0.0.1:{port}/v1/models") as process:
+        yield process, f"http://127.0.0.1:{port}/v1"
 
 
 @pytest.fixture

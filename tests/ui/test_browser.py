@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
 import time
-import urllib.request
 
 import pytest
 
 from supportgraph.store import Store
 from tests.conftest import REPO
+from tests.servers import free_port, running
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 CHROMIUM = "/usr/bin/chromium"
@@ -20,39 +17,14 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_for(url: str, process: subprocess.Popen, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"`make run` exited with {process.returncode}:\n{process.stdout.read()}")
-        try:
-            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise TimeoutError(f"the app did not answer on {url}")
-
-
 @pytest.fixture
-def running_app(real_settings, tmp_path):
-    port = _free_port()
+def running_app(real_settings):
+    port = free_port()
     env = dict(os.environ, SUPPORTGRAPH_HOME=str(real_settings.home),
                SUPPORTGRAPH_DATABASE_URL=real_settings.database_url)
-    process = subprocess.Popen(["make", "--no-print-directory", "run", f"PORT={port}"], cwd=REPO, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    try:
-        _wait_for(f"http://localhost:{port}", process)
+    with running(["make", "--no-print-directory", "run", f"PORT={port}"], f"http://localhost:{port}/_stcore/health",
+                 cwd=REPO, env=env):
         yield f"http://localhost:{port}"
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
 
 
 @pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="`make test` installs Debian's chromium")
