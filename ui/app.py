@@ -12,7 +12,8 @@ from support_ui import staff_role
 
 from supportgraph.store.staff import can_open
 
-STAFF_PAGES = [  # (file, title, icon, role that may open it)
+STAFF_PAGES = [  # (file, title, icon, role that may open it; "staff" = any signed-in role)
+    ("views/brief.py", "Agent brief", ":material/assignment:", "staff"),
     ("views/knowledge.py", "Knowledge", ":material/library_books:", "editor"),
 ]
 

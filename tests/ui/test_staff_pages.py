@@ -95,3 +95,17 @@ def _app_agent_search(query: str) -> list[str]:
 
     return [h.article.id for h in Retriever(Settings(), SentenceTransformerEmbedder()).search(query, k=3,
                                                                                               mode="lexical")]
+
+
+def test_any_staff_role_reads_the_brief_and_customers_do_not(workspace):
+    at = _sign_in(_app(), "rick", PASSWORD)
+    at.switch_page("views/brief.py").run()
+    assert not at.error
+    assert "Business goal" in " ".join(m.value for m in at.markdown)
+    customer = _app()
+    try:
+        customer.switch_page("views/brief.py").run()
+    except ValueError:
+        return  # not in a customer's navigation at all
+    assert any("for staff" in e.value for e in customer.error) and not any(
+        "Business goal" in m.value for m in customer.markdown)

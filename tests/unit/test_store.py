@@ -47,3 +47,10 @@ def test_sqlite_runs_in_wal_mode_with_full_sync(store):
     with store.engine.connect() as connection:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert connection.execute(text("PRAGMA synchronous")).scalar() == 2
+
+
+def test_page_roles():
+    from supportgraph.store.staff import can_open
+
+    assert can_open("admin", "editor") and can_open("reviewer", "staff") and can_open("editor", "editor")
+    assert not can_open("reviewer", "editor") and not can_open(None, "staff")

@@ -59,5 +59,5 @@ def remove_staff(store: Store, username: str) -> None:
 
 
 def can_open(role: str | None, page_role: str) -> bool:
-    """Admins open everything; otherwise the role must match the page's."""
-    return role == "admin" or (role is not None and role == page_role)
+    """Admins open everything; "staff" pages any signed-in role; otherwise the role must match."""
+    return role is not None and (role == "admin" or page_role in ("staff", role))
