@@ -84,3 +84,22 @@ def test_the_one_page_brief_matches_its_snapshot():
     if os.environ.get("UPDATE_SNAPSHOTS") or not snapshot.exists():
         snapshot.write_text(rendered)
     assert rendered == snapshot.read_text(), "the brief changed: review, then UPDATE_SNAPSHOTS=1"
+
+
+def test_an_older_version_is_read_back_from_git(tmp_path):
+    import subprocess
+
+    from supportgraph.prompts.history import get_version, versions
+
+    shutil.copytree(PROMPTS, tmp_path / "prompts")
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@x", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@x"}
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=tmp_path, check=True)
+    subprocess.run(["git", "commit", "-qm", "v1"], cwd=tmp_path, check=True, env=env)
+    path = tmp_path / "prompts" / "support" / "answer.yaml"
+    path.write_text(path.read_text().replace("version: 1.0.0", "version: 1.1.0").replace("3-7", "2-6"))
+    registry = PromptRegistry(tmp_path / "prompts")
+    assert set(versions(registry, "support.answer")) == {"1.1.0", "1.0.0"}
+    old = get_version(registry, "support.answer", "1.0.0")
+    assert "3-7 numbered steps" in old.messages[0].content and old.content_hash != registry.get("support.answer").content_hash

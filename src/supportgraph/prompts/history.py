@@ -27,8 +27,9 @@ def versions(registry: PromptRegistry, name: str) -> dict[str, tuple[str, Prompt
 
 
 def get_version(registry: PromptRegistry, name: str, version: str | None) -> PromptFile:
-    if version is None:
-        return registry.get(name)
+    current = registry.get(name)
+    if version is None or version == current.version:  # the usual case: no git calls on the hot path
+        return current
     known = versions(registry, name)
     if version not in known:
         raise NotFoundError(f"Prompt '{name}' has no version {version}.", f"known: {', '.join(known)}.")
