@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from functools import cached_property
 from pathlib import Path
 
 import yaml
@@ -97,10 +96,6 @@ class Brief(_Strict):
     escalation: Escalation
     guardrails: Guardrails = Guardrails()
     slots: dict[str, Slot] = Field(default_factory=dict)
-
-    @cached_property
-    def slot_names(self) -> list[str]:
-        return list(self.slots)
 
 
 def render_markdown(brief: Brief) -> str:

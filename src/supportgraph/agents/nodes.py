@@ -104,7 +104,7 @@ def clarify(state: SupportState, runtime: Runtime[AgentContext]) -> dict:
     calls = list(state.get("llm_calls", []))
     question = (llm_steps.question(runtime.context, state["summary"], slot, calls)
                 or runtime.context.brief.slots[slot].question)
-    return {"outcome": "clarify", "llm_calls": calls, "awaiting": "clarify", "asked": state.get("asked", []) + [slot], "clarify_slot": slot,
+    return {"outcome": "clarify", "llm_calls": calls, "awaiting": "clarify", "asked": state.get("asked", []) + [slot],
             "reply": f"**Summary:** {state['summary']}\n\n{question}"}
 
 
@@ -115,7 +115,7 @@ def answer(state: SupportState, runtime: Runtime[AgentContext]) -> dict:
     calls = list(state.get("llm_calls", []))
     steps = llm_steps.steps(runtime.context, state["summary"], top, state["hits"][0]["passages"], calls)
     if steps is None:
-        steps, _ = twins.steps_from_article(top, state.get("slots") or {}, DEVICE_LABELS)
+        steps = twins.steps_from_article(top, state.get("slots") or {}, DEVICE_LABELS)
     citations = [{"id": top.id, "title": top.title, "type": top.type, "note": ""}]
     for hit in state["hits"][1:]:
         if hit["type"] == "policy" and top.type != "policy" and hit["dense"] >= state["hits"][0]["dense"] - RELATED_MARGIN:

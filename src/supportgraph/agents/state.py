@@ -30,7 +30,6 @@ class SupportState(TypedDict, total=False):
     intent: str                # new_issue | clarify_answer | retry | resolved | human | forbidden
     hits: list[dict]           # retrieved articles: id, title, type, score, passages
     confidence: float
-    clarify_slot: str | None
     steps: list[str]
     intro: str
     citations: list[dict]      # id, title, type, note
@@ -44,7 +43,7 @@ class SupportState(TypedDict, total=False):
 
 # Fields reset at the start of every turn so nothing leaks from the previous one.
 TURN_FIELDS: dict = {
-    "hits": [], "confidence": 0.0, "clarify_slot": None, "steps": [], "intro": "", "citations": [],
+    "hits": [], "confidence": 0.0, "steps": [], "intro": "", "citations": [],
     "escalation_reason": "", "handoff": None, "reply": "", "flags": [], "intent": "", "llm_calls": [],
 }
 

@@ -56,10 +56,10 @@ def _second_person(text: str) -> str:
     return text
 
 
-def steps_from_article(article: Article, slots: dict[str, str], labels: dict[str, str]) -> tuple[list[str], str]:
+def steps_from_article(article: Article, slots: dict[str, str], labels: dict[str, str]) -> list[str]:
     """Numbered steps from the article section that fits the customer's details.
 
-    Returns the steps and the heading they came from. ``labels`` maps a slot
+    ``labels`` maps a slot
     value to the word used in section headings (``ios`` -> ``iOS``).
     """
     sections = article.sections()
@@ -76,11 +76,11 @@ def steps_from_article(article: Article, slots: dict[str, str], labels: dict[str
     if chosen:
         items = [i for i in numbered_items(chosen.text) if not looks_like_injection(i)]
         if items:
-            return items, chosen.heading
+            return items
     # No numbered list: the article's key sentences become the steps.
     body = " ".join(s.text for s in sections if not s.heading.lower().startswith("if that"))
     plain = [s for s in sentences(re.sub(r"[#*_`>-]+", " ", body)) if not looks_like_injection(s)]
-    return plain[:4], article.title
+    return plain[:4]
 
 
 def intro_sentence(article: Article) -> str:
