@@ -7,6 +7,7 @@ so it answers in about a second. ``since`` is any git date ("2026-11-01",
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import subprocess
@@ -45,6 +46,20 @@ def _git(project: Path, *args: str) -> str:
 def git_date(since: str) -> str:
     match = re.fullmatch(r"(\d+)\s*([hdwm])", since.strip())
     return f"{match.group(1)} {SHORT[match.group(2)]} ago" if match else since
+
+
+def since_datetime(since: str, now: dt.datetime | None = None) -> dt.datetime:
+    """The UTC moment a window starts: a short form (7d, 2w, 12h, 1m = 30 days) or an ISO date."""
+    now = now or dt.datetime.now(dt.UTC)
+    match = re.fullmatch(r"(\d+)\s*([hdwm])", since.strip())
+    if match:
+        hours = int(match.group(1)) * {"h": 1, "d": 24, "w": 24 * 7, "m": 24 * 30}[match.group(2)]
+        return now - dt.timedelta(hours=hours)
+    try:
+        moment = dt.datetime.fromisoformat(since.strip())
+    except ValueError:
+        raise ConfigError(f"'{since}' is not a time window.", "use 7d, 2w, 12h or a date like 2026-11-01.") from None
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment
 
 
 def _metrics_at(project: Path, rev: str) -> dict[str, float]:

@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     chat_api_key_env: str = Field(default="OPENAI_API_KEY", description="Environment variable holding the API key (none needed for a local server).")
     llm_timeout_s: float = Field(default=20.0, gt=0)
     llm_retries: int = Field(default=1, ge=0)
+    app_url: str = Field(default="http://localhost:8501", description="Where the Streamlit app is served; backlog evidence links point there.")
 
     def model_post_init(self, __context: object) -> None:
         root = self.project_dir.resolve()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -83,6 +84,41 @@ class Limits(_Strict):
     max_message_chars: int = Field(default=4000, ge=100)
 
 
+class ReviewTag(_Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    label: str
+    owner: Literal["knowledge", "prompt", "retrieval", "platform", "triage"]  # who gets the backlog item
+    description: str = ""
+
+
+DEFAULT_TAGS = [
+    ReviewTag(id="policy", label="Policy", owner="knowledge", description="Misstates or contradicts a policy."),
+    ReviewTag(id="tone", label="Tone", owner="prompt", description="Off-brand, cold, blaming or wordy."),
+    ReviewTag(id="latency", label="Latency", owner="platform", description="Too slow for a chat."),
+    ReviewTag(id="retrieval_miss", label="Retrieval miss", owner="retrieval",
+              description="The right article exists but was not retrieved."),
+    ReviewTag(id="missing_article", label="Missing article", owner="knowledge", description="No article covers it."),
+    ReviewTag(id="wrong_article", label="Wrong article", owner="retrieval", description="A wrong article was cited."),
+    ReviewTag(id="hallucination", label="Hallucination", owner="prompt",
+              description="Says something the cited article does not."),
+    ReviewTag(id="other", label="Other", owner="triage"),
+]
+
+
+class Review(_Strict):
+    """How transcripts are reviewed: the latency budget behind the `slow` flag and the tag list."""
+
+    latency_budget_ms: float = Field(default=3000, gt=0)
+    tags: list[ReviewTag] = Field(default_factory=lambda: list(DEFAULT_TAGS), min_length=1)
+
+    def tag(self, tag_id: str) -> ReviewTag:
+        found = next((t for t in self.tags if t.id == tag_id), None)
+        if found is None:
+            raise ConfigError(f"Unknown review tag '{tag_id}'.",
+                              f"use one of: {', '.join(t.id for t in self.tags)} (brief.yaml, review.tags).")
+        return found
+
+
 class Brief(_Strict):
     name: str
     title: str
@@ -96,6 +132,7 @@ class Brief(_Strict):
     escalation: Escalation
     guardrails: Guardrails = Guardrails()
     slots: dict[str, Slot] = Field(default_factory=dict)
+    review: Review = Review()
 
 
 def render_markdown(brief: Brief) -> str:
@@ -119,7 +156,11 @@ def render_markdown(brief: Brief) -> str:
         (["confirm"] if brief.scaffold.confirm else []) + ["escalate"]
     lines += ["", f"**Scaffold:** {' -> '.join(steps)}; messages over {brief.limits.max_message_chars:,} "
               "characters are declined.", ""]
-    return "\n".join(lines)
+    lines += ["## Review", "", f"Turns slower than {brief.review.latency_budget_ms:,.0f} ms are flagged `slow`. "
+              "Reviewers tag conversations with:", ""]
+    lines += [f"- `{t.id}` {t.label} (to {t.owner}){': ' + t.description if t.description else ''}"
+              for t in brief.review.tags]
+    return "\n".join(lines) + "\n"
 
 
 def load_brief(path: Path) -> Brief:

@@ -23,6 +23,7 @@ from supportgraph.knowledge.embedding import Embedder, SentenceTransformerEmbedd
 from supportgraph.knowledge.retrieval import Retriever
 from supportgraph.prompts.history import prompts_dir_for
 from supportgraph.prompts.registry import PromptRegistry
+from supportgraph.review.flags import review_flags
 from supportgraph.store import Store, TurnRecord
 
 
@@ -79,6 +80,8 @@ class SupportAgent:
             return
         self._brief = self._brief or load_brief(self.settings.brief_path)
         self.retriever.warm_up()
+        if hasattr(self.embedder, "warm_up"):  # load the model now, not inside the first turn's latency
+            self.embedder.warm_up()
         self._store = self._store or Store(self.settings.database_url)
         self._checkpointer = self._checkpointer or open_checkpointer(self.settings)
         prompts_dir = prompts_dir_for(self.settings.project_dir)
@@ -113,11 +116,7 @@ class SupportAgent:
         started = time.perf_counter()
         thread_id = thread_id or uuid.uuid4().hex
         prepared = prepare_message(message, self._brief.limits.max_message_chars)
-        state = self._graph.invoke(
-            {"message": prepared.text, "input_flags": prepared.flags},
-            config={"configurable": {"thread_id": thread_id}},
-            context=AgentContext(brief=self._brief, retriever=self.retriever, model=self.model, prompts=self.prompts),
-        )
+        state, node_ms = self._run_graph(prepared, thread_id)
         latency_ms = round((time.perf_counter() - started) * 1000, 1)
         retrieved = [{"id": h["id"], "score": h["score"]} for h in state.get("hits", [])]
         llm_calls = state.get("llm_calls", [])
@@ -129,8 +128,10 @@ class SupportAgent:
             citations=[{"id": c["id"], "title": c["title"]} for c in state.get("citations", [])],
             confidence=state.get("confidence", 0.0), kb_version=self.retriever.kb_version,
             latency_ms=latency_ms, flags=flags, handoff=state.get("handoff"),
-            trace={"llm_calls": llm_calls, "model": self._model_name()},
+            trace={"llm_calls": llm_calls, "model": self._model_name(), "nodes": node_ms,
+                   "prompts": self._prompt_versions()},
         )
+        record.flags += [f for f in review_flags(record, self._brief) if f not in record.flags]
         turn_id = self._store.record_turn(thread_id, record, channel=channel)
         return TurnResult(
             thread_id=thread_id, turn_id=turn_id, outcome=record.outcome, summary=record.summary,
@@ -141,6 +142,29 @@ class SupportAgent:
             confidence=record.confidence, retrieved=retrieved, flags=record.flags, handoff=record.handoff,
             llm_calls=llm_calls,
         )
+
+    def _run_graph(self, prepared, thread_id: str) -> tuple[dict, list[dict]]:
+        """Run one turn; return the final state and how long each step took (the trace's per-node latency)."""
+        context = AgentContext(brief=self._brief, retriever=self.retriever, model=self.model, prompts=self.prompts)
+        state: dict = {}
+        node_ms: list[dict] = []
+        last = time.perf_counter()
+        for mode, chunk in self._graph.stream({"message": prepared.text, "input_flags": prepared.flags},
+                                              config={"configurable": {"thread_id": thread_id}}, context=context,
+                                              stream_mode=["updates", "values"]):
+            if mode == "values":
+                state = chunk
+                continue
+            now = time.perf_counter()
+            node_ms += [{"node": node, "ms": round((now - last) * 1000, 1)} for node in chunk]
+            last = now
+        return state, node_ms
+
+    def _prompt_versions(self) -> dict[str, str]:
+        """Prompt name -> version the model path uses this turn (empty when the twins answer)."""
+        if self.model is None or self.prompts is None:
+            return {}
+        return {name: self.prompts.resolve(name, "production") for name in sorted(self.prompts.prompts)}
 
     def _model_name(self) -> str:
         if self.model is None:

@@ -1,0 +1,1 @@
+"""The feedback loop: automatic flags, transcripts, tags, weekly review, backlog, checklist."""

@@ -1,0 +1,37 @@
+"""Automatic review flags: which turns a reviewer should look at, and why.
+
+Computed from what a turn stored (outcome, step flags, confidence, latency) and
+its feedback, against the brief, so changing the brief's latency budget or
+confidence threshold re-flags past turns too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from supportgraph.agents.brief import Brief
+
+REVIEW_FLAGS: tuple[str, ...] = ("refused", "ungrounded", "escalated", "low_confidence", "negative_feedback", "slow")
+
+
+def is_negative(thumb: str | None, stars: int | None) -> bool:
+    return thumb == "down" or (stars is not None and stars <= 2)
+
+
+def is_positive(thumb: str | None, stars: int | None) -> bool:
+    return thumb == "up" or (stars is not None and stars >= 4)
+
+
+def review_flags(turn: Any, brief: Brief, thumb: str | None = None, stars: int | None = None) -> list[str]:
+    """The review flags of a turn (a store ``Turn`` or a ``TurnRecord``), in ``REVIEW_FLAGS`` order."""
+    step_flags = list(turn.flags or [])
+    found = {
+        "refused": turn.outcome == "refused" or any(f.startswith("guardrail:") for f in step_flags),
+        # The answer check dropped steps its article does not support, or the model's answer was not grounded.
+        "ungrounded": any(f == "ungrounded" or f.endswith(":ungrounded") for f in step_flags),
+        "escalated": turn.outcome == "escalated",
+        "low_confidence": bool(turn.retrieved) and turn.confidence < brief.escalation.min_confidence,
+        "negative_feedback": is_negative(thumb, stars),
+        "slow": turn.latency_ms > brief.review.latency_budget_ms,
+    }
+    return [flag for flag in REVIEW_FLAGS if found[flag]]

@@ -1,0 +1,217 @@
+"""Transcripts for review: filtered conversation lists, one conversation with its traces, the
+review queue, and tagging.
+
+Conversations are read per time window and filtered here rather than in SQL:
+flags depend on the brief and on feedback, and a week of chats fits in memory.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from supportgraph.agents.brief import Brief
+from supportgraph.errors import NotFoundError
+from supportgraph.privacy import redact
+from supportgraph.review.flags import is_negative, is_positive, review_flags
+from supportgraph.store.models import Conversation, ConversationReview, ConversationTag, Turn
+from supportgraph.store.repository import Store
+
+Rating = Literal["positive", "negative", "unrated"]
+
+
+def as_utc(value: dt.datetime) -> dt.datetime:
+    """SQLite returns naive datetimes (stored as UTC), PostgreSQL aware ones: compare them as aware UTC."""
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+class TranscriptFilter(BaseModel):
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    outcome: str | None = None
+    flag: str | None = None
+    rating: Rating | None = None
+    tag: str | None = None
+    prompt_version: str | None = Field(default=None, description="e.g. 'answer@1.1.0', or 'twins'")
+    unreviewed: bool = False
+    tagged_since: dt.datetime | None = None
+    limit: int | None = Field(default=200, ge=1, description="None: all")
+
+
+class TurnView(BaseModel):
+    id: int
+    created_at: dt.datetime
+    customer_message: str
+    reply: str
+    summary: str
+    outcome: str
+    confidence: float
+    latency_ms: float
+    kb_version: str
+    retrieved: list[dict]
+    citations: list[dict]
+    step_flags: list[str]
+    review_flags: list[str]
+    trace: dict
+    thumb: str | None = None
+    stars: int | None = None
+    comment: str | None = None
+
+    @property
+    def prompt_versions(self) -> list[str]:
+        """'name@version' of each prompt the model path used; ['twins'] when the deterministic twins answered."""
+        prompts = self.trace.get("prompts") or {}
+        return [f"{name}@{version}" for name, version in prompts.items()] or ["twins"]
+
+
+class TagView(BaseModel):
+    id: int
+    tag: str
+    note: str
+    reviewer: str
+    turn_id: int | None
+    created_at: dt.datetime
+
+
+class ConversationView(BaseModel):
+    id: str
+    channel: str
+    status: str
+    created_at: dt.datetime
+    turns: list[TurnView]
+    tags: list[TagView]
+    reviewed_by: str | None = None
+    verdict: str | None = None
+
+    @property
+    def flags(self) -> list[str]:
+        return sorted({flag for turn in self.turns for flag in turn.review_flags})
+
+    @property
+    def rating(self) -> Rating:
+        if any(is_negative(t.thumb, t.stars) for t in self.turns):
+            return "negative"
+        return "positive" if any(is_positive(t.thumb, t.stars) for t in self.turns) else "unrated"
+
+    @property
+    def summary(self) -> str:
+        return next((t.summary for t in self.turns if t.summary), self.turns[0].customer_message if self.turns else "")
+
+
+def _turn_view(turn: Turn, brief: Brief) -> TurnView:
+    feedback = turn.feedback
+    thumb, stars = (feedback.thumb, feedback.stars) if feedback else (None, None)
+    return TurnView(id=turn.id, created_at=as_utc(turn.created_at), customer_message=turn.customer_message,
+                    reply=turn.reply, summary=turn.summary, outcome=turn.outcome, confidence=turn.confidence,
+                    latency_ms=turn.latency_ms, kb_version=turn.kb_version, retrieved=turn.retrieved or [],
+                    citations=turn.citations or [], step_flags=turn.flags or [],
+                    review_flags=review_flags(turn, brief, thumb, stars), trace=turn.trace or {},
+                    thumb=thumb, stars=stars, comment=feedback.comment if feedback else None)
+
+
+def _conversation_views(store: Store, brief: Brief, query) -> list[ConversationView]:
+    query = query.options(selectinload(Conversation.turns).selectinload(Turn.feedback))
+    with store.session() as session:
+        conversations = list(session.scalars(query))
+        ids = [c.id for c in conversations]
+        tags = session.scalars(select(ConversationTag).where(ConversationTag.conversation_id.in_(ids))
+                               .order_by(ConversationTag.id)).all() if ids else []
+        reviews = {r.conversation_id: r for r in session.scalars(
+            select(ConversationReview).where(ConversationReview.conversation_id.in_(ids)))} if ids else {}
+    tags_by_conversation: dict[str, list[TagView]] = {}
+    for tag in tags:
+        tags_by_conversation.setdefault(tag.conversation_id, []).append(TagView(
+            id=tag.id, tag=tag.tag, note=tag.note, reviewer=tag.reviewer, turn_id=tag.turn_id,
+            created_at=as_utc(tag.created_at)))
+    views = []
+    for conversation in conversations:
+        review = reviews.get(conversation.id)
+        views.append(ConversationView(
+            id=conversation.id, channel=conversation.channel, status=conversation.status,
+            created_at=as_utc(conversation.created_at), turns=[_turn_view(t, brief) for t in conversation.turns],
+            tags=tags_by_conversation.get(conversation.id, []),
+            reviewed_by=review.reviewer if review else None, verdict=review.verdict if review else None))
+    return views
+
+
+def _matches(view: ConversationView, filters: TranscriptFilter) -> bool:
+    return ((filters.outcome is None or any(t.outcome == filters.outcome for t in view.turns))
+            and (filters.flag is None or filters.flag in view.flags)
+            and (filters.rating is None or view.rating == filters.rating)
+            and (filters.tag is None or any(t.tag == filters.tag for t in view.tags))
+            and (filters.prompt_version is None
+                 or any(filters.prompt_version in t.prompt_versions for t in view.turns))
+            and not (filters.unreviewed and view.reviewed_by))
+
+
+def list_conversations(store: Store, brief: Brief, filters: TranscriptFilter | None = None) -> list[ConversationView]:
+    """Conversations with a turn in the window that match every filter, newest first."""
+    filters = filters or TranscriptFilter()
+    query = select(Conversation).order_by(Conversation.updated_at.desc())
+    if filters.since is not None:
+        query = query.where(Conversation.turns.any(Turn.created_at >= filters.since))
+    if filters.until is not None:
+        query = query.where(Conversation.turns.any(Turn.created_at < filters.until))
+    if filters.tagged_since is not None:
+        query = query.where(Conversation.id.in_(select(ConversationTag.conversation_id)
+                                                .where(ConversationTag.created_at >= filters.tagged_since)))
+    views = [v for v in _conversation_views(store, brief, query) if _matches(v, filters)]
+    return views[:filters.limit]
+
+
+def get_conversation(store: Store, brief: Brief, conversation_id: str) -> ConversationView:
+    views = _conversation_views(store, brief, select(Conversation).where(Conversation.id == conversation_id))
+    if not views:
+        raise NotFoundError(f"No conversation '{conversation_id}'.",
+                            "list them with `supportgraph review queue` or on the Transcripts page.")
+    return views[0]
+
+
+def review_queue(store: Store, brief: Brief, since: dt.datetime | None = None, limit: int = 50) -> list[ConversationView]:
+    """Flagged conversations (any review flag, including negative feedback) no one has reviewed yet."""
+    candidates = list_conversations(store, brief, TranscriptFilter(since=since, unreviewed=True, limit=None))
+    return [view for view in candidates if view.flags][:limit]
+
+
+def mark_reviewed(store: Store, conversation_id: str, reviewer: str, verdict: Literal["ok", "issues"] = "ok") -> None:
+    """Take a conversation out of the review queue (the latest verdict wins)."""
+    with store.session() as session, session.begin():
+        if session.get(Conversation, conversation_id) is None:
+            raise NotFoundError(f"No conversation '{conversation_id}'.", "check the conversation id.")
+        review = session.get(ConversationReview, conversation_id)
+        if review is None:
+            session.add(ConversationReview(conversation_id=conversation_id, reviewer=reviewer, verdict=verdict))
+        else:
+            review.reviewer, review.verdict, review.reviewed_at = reviewer, verdict, dt.datetime.now(dt.UTC)
+
+
+def tag_conversation(store: Store, brief: Brief, conversation_id: str, tag: str, reviewer: str, note: str = "",
+                     turn_id: int | None = None) -> int:
+    """Tag a conversation (or one of its turns) with a note; this also marks it reviewed with issues."""
+    brief.review.tag(tag)  # unknown tags are refused with the list of configured ones
+    with store.session() as session, session.begin():
+        conversation = session.get(Conversation, conversation_id)
+        if conversation is None:
+            raise NotFoundError(f"No conversation '{conversation_id}'.", "check the conversation id.")
+        if turn_id is not None and session.get(Turn, turn_id) not in conversation.turns:
+            raise NotFoundError(f"Turn {turn_id} is not part of conversation '{conversation_id}'.",
+                                "tag a turn of this conversation, or the whole conversation.")
+        row = ConversationTag(conversation_id=conversation_id, turn_id=turn_id, tag=tag, reviewer=reviewer,
+                              note=redact(note.strip())[0])  # notes often quote the customer
+        session.add(row)
+        session.flush()
+        tag_id = row.id
+    mark_reviewed(store, conversation_id, reviewer, "issues")
+    return tag_id
+
+
+def remove_tag(store: Store, tag_id: int) -> None:
+    with store.session() as session, session.begin():
+        row = session.get(ConversationTag, tag_id)
+        if row is None:
+            raise NotFoundError(f"No tag {tag_id}.", "refresh the conversation to see its current tags.")
+        session.delete(row)
