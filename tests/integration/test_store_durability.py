@@ -58,9 +58,10 @@ def test_confirmed_turns_and_feedback_survive_kill_9(backend, new_database):
     turns, feedback = _write_then_kill(url)
 
     store = Store(url)
-    for i, turn_id in turns.items():
-        turn = store.session().get(Turn, turn_id)
-        assert turn is not None and (turn.customer_message, turn.trace) == (f"message {i}", {"i": i})
+    with store.session() as session:
+        for i, turn_id in turns.items():
+            turn = session.get(Turn, turn_id)
+            assert turn is not None and (turn.customer_message, turn.trace) == (f"message {i}", {"i": i})
     for i, turn_id in feedback.items():
         row = store.feedback_for(turn_id)
         assert row is not None and (row.thumb, row.stars, row.comment) == feedback_values(i)
