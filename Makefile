@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install index run test browser bench repro clean
+.PHONY: install index run test browser postgres bench repro clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,8 +37,15 @@ run: index
 browser:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 
-test: install browser
-	$(BIN)/pytest
+# The store tests start their own throwaway cluster with Debian's PostgreSQL binaries
+# (initdb + pg_ctl, on a free port); the system cluster is never used.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || \
+		{ apt-get update -qq && apt-get install -y -qq --no-install-recommends postgresql >/dev/null; }
+
+# Here a missing PostgreSQL fails the PostgreSQL tests instead of skipping them.
+test: install browser postgres
+	SUPPORTGRAPH_REQUIRE_POSTGRES=1 $(BIN)/pytest
 
 # Retrieval benchmark (figures for docs/benchmarks.md); not a test.
 bench: install

@@ -3,9 +3,11 @@ reach the network by accident: sockets may connect to loopback only."""
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
 import socket
+import uuid
 from pathlib import Path
 
 import pytest
@@ -77,3 +79,73 @@ def real_agent(real_settings, real_embedder, tmp_path):
 
     memory = real_settings.model_copy(update={"home": tmp_path / "memory-home"})
     return SupportAgent(real_settings, embedder=real_embedder, checkpointer=open_checkpointer(memory))
+
+
+def _postgres_required() -> bool:
+    in_ci = os.environ.get("CI", "").lower() not in ("", "0", "false")
+    return in_ci or os.environ.get("SUPPORTGRAPH_REQUIRE_POSTGRES") == "1"
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A throwaway PostgreSQL cluster for the session; its base URL. Skips without PostgreSQL, fails in CI."""
+    from tests.servers import postgres_bindir, postgres_cluster
+
+    bindir = postgres_bindir()
+    if bindir is None:
+        reason = "PostgreSQL is not installed: `make postgres` (or `apt-get install postgresql`) installs it"
+        if _postgres_required():
+            pytest.fail(f"{reason} (required: CI or SUPPORTGRAPH_REQUIRE_POSTGRES=1)", pytrace=False)
+        pytest.skip(reason)
+    with postgres_cluster(bindir) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def postgres_admin(server: str):
+    from sqlalchemy import create_engine
+
+    engine = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            yield connection
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def new_database(request, tmp_path):
+    """``new_database("sqlite" | "postgresql")`` -> the URL of a fresh, empty database for this test.
+
+    PostgreSQL gets a new database on the session's cluster, dropped after the test.
+    """
+    from sqlalchemy import text
+
+    postgres: list[str] = []
+
+    def make(kind: str) -> str:
+        if kind == "sqlite":
+            return f"sqlite:///{tmp_path / f'store-{uuid.uuid4().hex[:8]}.db'}"
+        server = request.getfixturevalue("postgres_server")
+        name = f"test_{uuid.uuid4().hex}"
+        with postgres_admin(server) as admin:
+            admin.execute(text(f"CREATE DATABASE {name}"))
+        postgres.append(name)
+        return f"{server}/{name}"
+
+    yield make
+    if postgres:
+        with postgres_admin(request.getfixturevalue("postgres_server")) as admin:
+            for name in postgres:
+                admin.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+@pytest.fixture(params=[pytest.param("sqlite", marks=pytest.mark.unit),
+                        pytest.param("postgresql", marks=pytest.mark.integration)])
+def any_store(request, new_database):
+    """A fresh Store on each backend: SQLite (a unit test) and the session's PostgreSQL (an integration test)."""
+    from supportgraph.store import Store
+
+    store = Store(new_database(request.param))
+    yield store
+    store.engine.dispose()

@@ -6,9 +6,9 @@ import datetime as dt
 from typing import Literal
 
 from pydantic import BaseModel, Field
-from sqlalchemy import create_engine, event, or_, select
+from sqlalchemy import create_engine, event, make_url, or_, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from supportgraph.errors import NotFoundError, StoreError
@@ -51,6 +51,22 @@ def _sqlite_pragmas(engine: Engine) -> None:
         cursor.close()
 
 
+UNAVAILABLE_FIX = "check SUPPORTGRAPH_DATABASE_URL and that the database server is running."
+URL_FIX = ("set SUPPORTGRAPH_DATABASE_URL to sqlite:///path/to/supportgraph.db "
+           "or postgresql+psycopg://user:password@host:5432/dbname.")
+
+
+def _operational_errors_as_store_error(engine: Engine, shown_url: str) -> None:
+    """A server that is down or goes away (or a locked, unreadable SQLite file) raises StoreError
+    saying what to fix, at opening and on every later call, instead of a driver traceback."""
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context) -> None:
+        if context.is_pre_ping or not isinstance(context.sqlalchemy_exception, OperationalError):
+            return  # pool_pre_ping reconnects by itself; other errors keep their type
+        reason = str(context.original_exception).strip().splitlines()[0]
+        raise StoreError(f"Cannot use the conversation store at {shown_url}: {reason}", UNAVAILABLE_FIX)
+
+
 def _add_missing_columns(engine: Engine) -> None:
     """Columns added since a database was created (all nullable): add them in place, keep every row."""
     from sqlalchemy import inspect, text
@@ -73,14 +89,22 @@ class Store:
 
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         try:
+            shown = make_url(url).render_as_string(hide_password=True)
+        except ArgumentError:
+            raise StoreError(f"'{url}' is not a database URL.", URL_FIX) from None
+        try:
             self.engine = create_engine(url, pool_pre_ping=True)
+        except (ArgumentError, ImportError) as error:  # unknown dialect, driver not installed
+            raise StoreError(f"No database driver for {shown} ({error}).", URL_FIX) from None
+        _operational_errors_as_store_error(self.engine, shown)
+        try:
             if self.engine.dialect.name == "sqlite":
                 _sqlite_pragmas(self.engine)
             Base.metadata.create_all(self.engine)
             _add_missing_columns(self.engine)
         except SQLAlchemyError as error:
-            raise StoreError(f"Cannot open the conversation store at {url}: {error.__class__.__name__}.",
-                             "check SUPPORTGRAPH_DATABASE_URL and that the database server is running.") from None
+            raise StoreError(f"Cannot open the conversation store at {shown}: {error.__class__.__name__}.",
+                             UNAVAILABLE_FIX) from None
         self._session = sessionmaker(self.engine, expire_on_commit=False)
 
     def session(self) -> Session:
