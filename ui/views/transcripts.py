@@ -1,0 +1,161 @@
+"""Staff page (reviewers): filter conversations, read each turn's trace beside what was retrieved,
+tag what went wrong, and promote a failure into the golden set."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import streamlit as st
+from support_ui import get_agent, show_error, staff_role
+
+from supportgraph.errors import SupportGraphError
+from supportgraph.evals.datasets import load_dataset
+from supportgraph.review.flags import REVIEW_FLAGS
+from supportgraph.review.golden import case_id_for, promote_to_golden
+from supportgraph.review.transcripts import (
+    ConversationView,
+    TranscriptFilter,
+    TurnView,
+    get_conversation,
+    list_conversations,
+    mark_reviewed,
+    tag_conversation,
+)
+from supportgraph.store.staff import can_open
+
+if not can_open(staff_role(), "reviewer"):  # the navigation hides this page too; this is the second lock
+    st.error("This page is for staff reviewers. Sign in from the sidebar.")
+    st.stop()
+
+agent = get_agent()
+store, brief, settings = agent.store, agent.brief, agent.settings
+reviewer = st.session_state["staff"]["username"]
+GOLDEN = settings.golden_path
+ANY = "any"
+
+
+def filters_from_sidebar() -> TranscriptFilter:
+    today = dt.datetime.now(dt.UTC).date()
+    with st.sidebar:
+        st.subheader("Filters")
+        dates = st.date_input("Dates", value=(today - dt.timedelta(days=7), today), key="tr_dates")
+        start, end = (tuple(dates) + tuple(dates))[:2] if isinstance(dates, tuple) else (dates, dates)
+        outcome = st.selectbox("Outcome", [ANY, "answered", "clarify", "escalated", "resolved", "refused"],
+                               key="tr_outcome")
+        flag = st.selectbox("Flag", [ANY, *REVIEW_FLAGS], key="tr_flag")
+        rating = st.selectbox("Rating", [ANY, "negative", "positive", "unrated"], key="tr_rating")
+        tag = st.selectbox("Tag", [ANY, *(t.id for t in brief.review.tags)], key="tr_tag")
+        prompt_version = st.text_input("Prompt version", placeholder="answer@1.1.0 or twins", key="tr_prompt")
+        unreviewed = st.checkbox("Not reviewed yet", key="tr_unreviewed")
+    return TranscriptFilter(
+        since=dt.datetime.combine(start, dt.time(), tzinfo=dt.UTC),
+        until=dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC),
+        outcome=None if outcome == ANY else outcome, flag=None if flag == ANY else flag,
+        rating=None if rating == ANY else rating, tag=None if tag == ANY else tag,
+        prompt_version=prompt_version.strip() or None, unreviewed=unreviewed)
+
+
+def label(view: ConversationView) -> str:
+    flags = f" · {', '.join(view.flags)}" if view.flags else ""
+    return f"{view.created_at:%m-%d %H:%M} · {view.summary[:70]}{flags}"
+
+
+def show_turn(turn: TurnView) -> None:
+    trace_col, retrieved_col = st.columns([3, 2])
+    with trace_col:
+        st.markdown(f"**Customer:** {turn.customer_message}")
+        st.markdown(turn.reply)
+        st.caption(f"turn {turn.id} · **{turn.outcome}** · confidence {turn.confidence:.2f} · "
+                   f"{turn.latency_ms:.0f} ms · prompts {', '.join(turn.prompt_versions)} · KB `{turn.kb_version}`")
+        if turn.review_flags:
+            st.warning("Flags: " + ", ".join(turn.review_flags))
+        if turn.thumb or turn.stars or turn.comment:
+            st.info(f"Feedback: {turn.thumb or ''} {f'{turn.stars}★' if turn.stars else ''} {turn.comment or ''}")
+        with st.expander("Trace"):
+            st.json({"step_flags": turn.step_flags, "steps_ms": turn.trace.get("nodes", []),
+                     "llm_calls": turn.trace.get("llm_calls", []), "model": turn.trace.get("model")},
+                    expanded=False)
+    with retrieved_col:
+        st.markdown("**Retrieved**")
+        cited = {c["id"] for c in turn.citations}
+        for hit in turn.retrieved[:5]:
+            article = agent.retriever.article(hit["id"])
+            title = article.title if article else hit["id"]
+            with st.expander(f"{'📌 ' if hit['id'] in cited else ''}{title} · {hit['score']:.2f}"):
+                st.caption(f"`{hit['id']}`{' · cited' if hit['id'] in cited else ''}")
+                st.markdown(article.body[:1500] if article else "No longer in the knowledge base.")
+        if not turn.retrieved:
+            st.caption("Nothing retrieved for this turn.")
+
+
+def review_forms(view: ConversationView) -> None:
+    turn_ids = {f"turn {t.id}: {t.customer_message[:50]}": t.id for t in view.turns}
+    tag_col, promote_col = st.columns(2)
+    with tag_col, st.form("tag-form", clear_on_submit=True):
+        st.markdown("**Tag this conversation**")
+        tag = st.selectbox("Tag", [t.id for t in brief.review.tags],
+                           format_func=lambda i: brief.review.tag(i).label, key="tag_choice")
+        target = st.selectbox("Turn", ["whole conversation", *turn_ids], key="tag_turn")
+        note = st.text_area("Note", key="tag_note", placeholder="What went wrong, what should have happened")
+        if st.form_submit_button("Add tag", key="tag_submit"):
+            try:
+                tag_conversation(store, brief, view.id, tag, reviewer, note, turn_ids.get(target))
+                st.session_state["review_message"] = f"Tagged with '{tag}'."
+                st.rerun()
+            except SupportGraphError as error:
+                show_error(error)
+    if not view.reviewed_by and st.button("Reviewed, nothing to fix", key="mark_ok"):
+        mark_reviewed(store, view.id, reviewer, "ok")
+        st.session_state["review_message"] = "Marked reviewed."
+        st.rerun()
+    with promote_col, st.form("promote-form"):
+        st.markdown("**Add to the golden set**")
+        target = st.selectbox("Turn", list(turn_ids), key="promote_turn")
+        reference = st.text_area("Reference answer", key="promote_reference")
+        sources = st.multiselect("Source articles", sorted(agent.retriever.articles), key="promote_sources")
+        unanswerable = st.checkbox("The agent should clarify or escalate (unanswerable)", key="promote_unanswerable")
+        if st.form_submit_button("Promote to golden set", key="promote_submit"):
+            try:
+                case = promote_to_golden(store, turn_ids[target], GOLDEN, reference_answer=reference,
+                                         sources=sources, answerable=not unanswerable,
+                                         known_articles=set(agent.retriever.articles))
+                st.session_state["review_message"] = f"Added `{case.id}` to the golden set."
+                st.rerun()
+            except SupportGraphError as error:
+                show_error(error)
+
+
+st.title("Transcripts")
+if message := st.session_state.pop("review_message", None):
+    st.success(message)
+filters = filters_from_sidebar()
+views = list_conversations(store, brief, filters)
+wanted = st.query_params.get("conversation")  # backlog evidence links open a conversation directly
+if wanted and wanted not in {v.id for v in views}:
+    try:
+        views.insert(0, get_conversation(store, brief, wanted))
+    except SupportGraphError as error:
+        show_error(error)
+st.caption(f"{len(views)} conversations match.")
+if not views:
+    st.info("No conversation matches these filters.")
+    st.stop()
+by_id = {v.id: v for v in views}
+ids = list(by_id)
+chosen = st.selectbox("Conversation", ids, index=ids.index(wanted) if wanted in by_id else 0,
+                      format_func=lambda i: label(by_id[i]), key="tr_conversation")
+view = by_id[chosen]
+st.subheader(view.summary)
+state = f"reviewed by {view.reviewed_by} ({view.verdict})" if view.reviewed_by else "not reviewed"
+st.caption(f"`{view.id}` · {view.channel} · {view.status} · rating {view.rating} · {state}")
+for tag in view.tags:
+    st.markdown(f"🏷️ **{tag.tag}** by {tag.reviewer}{f' (turn {tag.turn_id})' if tag.turn_id else ''}: {tag.note}")
+golden_ids = {case.id for case in load_dataset(GOLDEN)} if GOLDEN.exists() else set()
+promoted = [t.id for t in view.turns if case_id_for(t.id) in golden_ids]
+if promoted:
+    st.caption("In the golden set: " + ", ".join(f"`{case_id_for(t)}`" for t in promoted))
+for turn in view.turns:
+    st.divider()
+    show_turn(turn)
+st.divider()
+review_forms(view)
