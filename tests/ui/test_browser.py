@@ -8,8 +8,10 @@ import time
 import pytest
 
 from supportgraph.store import Store
+from supportgraph.store.staff import add_staff
 from tests.conftest import REPO
 from tests.servers import free_port, running
+from tests.ui.conftest import PASSWORD
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 CHROMIUM = "/usr/bin/chromium"
@@ -29,7 +31,10 @@ def running_app(real_settings):
 
 @pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="`make test` installs Debian's chromium")
 def test_customer_asks_sees_a_cited_answer_and_rates_it(running_app, real_settings, tmp_path):
+    """A customer asks and rates; then a reviewer signs in and finds that conversation in the transcripts."""
     from playwright.sync_api import expect, sync_playwright
+
+    add_staff(Store(real_settings.database_url), "rick", PASSWORD, "reviewer")
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -54,6 +59,18 @@ def test_customer_asks_sees_a_cited_answer_and_rates_it(running_app, real_settin
             expect(page.get_by_placeholder("Describe your problem")).to_be_visible(timeout=60_000)
             expect(page.get_by_text("Knowledge base", exact=True)).to_have_count(0)
             expect(page.get_by_text("File (front matter + markdown)")).to_have_count(0)
+            page.goto(running_app + "/transcripts")
+            expect(page.get_by_placeholder("Describe your problem")).to_be_visible(timeout=60_000)
+            expect(page.get_by_text("Not reviewed yet")).to_have_count(0)
+
+            page.goto(running_app + "/staff")
+            page.get_by_role("textbox", name="Username").fill("rick")
+            page.get_by_role("textbox", name="Password").fill(PASSWORD)
+            page.get_by_role("button", name="Sign in").click()
+            page.get_by_role("link", name="Transcripts").click()  # a click keeps the signed-in session
+            expect(page.get_by_text("1 conversations match.")).to_be_visible(timeout=60_000)
+            expect(page.get_by_text("ts-duplicate-charge").first).to_be_visible()
+            page.screenshot(path=str(tmp_path / "transcripts.png"), full_page=True)
         finally:
             browser.close()
 
