@@ -119,10 +119,15 @@ def _versioning(settings: Settings) -> Track:
     if not metrics_path.exists():
         checks.append(Check(name="gate", ok=False, detail="no evaluation results: run `dvc repro`"))
     else:
-        failures = check_gate(json.loads(metrics_path.read_text()),
-                              load_brief(settings.brief_path).success_metric.thresholds)
-        checks.append(Check(name="gate", ok=not failures, detail="last evaluation passes the brief's gate"
-                            if not failures else f"last evaluation fails the gate on {failures[0].metric}"))
+        try:
+            thresholds = load_brief(settings.brief_path).success_metric.thresholds
+        except SupportGraphError as error:
+            thresholds, failures = {}, [error.message]
+        else:
+            failures = [f"last evaluation fails the gate on {f.metric}"
+                        for f in check_gate(json.loads(metrics_path.read_text()), thresholds)]
+        checks.append(Check(name="gate", ok=not failures, detail=failures[0] if failures
+                            else f"last evaluation passes the brief's {len(thresholds)} gates"))
     return Track(name="Versioning", checks=checks)
 
 

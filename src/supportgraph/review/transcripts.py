@@ -8,6 +8,7 @@ flags depend on the brief and on feedback, and a week of chats fits in memory.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -22,6 +23,7 @@ from supportgraph.store.models import Conversation, ConversationReview, Conversa
 from supportgraph.store.repository import Store
 
 Rating = Literal["positive", "negative", "unrated"]
+PAGE = 250  # conversations read per query
 
 
 class TranscriptFilter(BaseModel):
@@ -33,6 +35,7 @@ class TranscriptFilter(BaseModel):
     tag: str | None = None
     prompt_version: str | None = Field(default=None, description="e.g. 'answer@1.1.0', or 'twins'")
     unreviewed: bool = False
+    flagged: bool = Field(default=False, description="only conversations with a review flag")
     tagged_since: dt.datetime | None = None
     limit: int | None = Field(default=200, ge=1, description="None: all")
 
@@ -140,13 +143,13 @@ def _matches(view: ConversationView, filters: TranscriptFilter) -> bool:
             and (filters.tag is None or any(t.tag == filters.tag for t in view.tags))
             and (filters.prompt_version is None
                  or any(filters.prompt_version in t.prompt_versions for t in view.turns))
-            and not (filters.unreviewed and view.reviewed_by))
+            and not (filters.flagged and not view.flags))
 
 
 def list_conversations(store: Store, brief: Brief, filters: TranscriptFilter | None = None) -> list[ConversationView]:
     """Conversations with a turn in the window that match every filter, newest first."""
     filters = filters or TranscriptFilter()
-    query = select(Conversation).order_by(Conversation.updated_at.desc())
+    query = select(Conversation).order_by(Conversation.updated_at.desc(), Conversation.id)
     if filters.since is not None:
         query = query.where(Conversation.turns.any(Turn.created_at >= filters.since))
     if filters.until is not None:
@@ -154,8 +157,14 @@ def list_conversations(store: Store, brief: Brief, filters: TranscriptFilter | N
     if filters.tagged_since is not None:
         query = query.where(Conversation.id.in_(select(ConversationTag.conversation_id)
                                                 .where(ConversationTag.created_at >= filters.tagged_since)))
-    views = [v for v in _conversation_views(store, brief, query) if _matches(v, filters)]
-    return views[:filters.limit]
+    if filters.unreviewed:
+        query = query.where(Conversation.id.not_in(select(ConversationReview.conversation_id)))
+    views: list[ConversationView] = []
+    for offset in itertools.count(0, PAGE):  # pages, so a short list stops reading early
+        page = _conversation_views(store, brief, query.limit(PAGE).offset(offset))
+        views += [v for v in page if _matches(v, filters)]
+        if len(page) < PAGE or (filters.limit is not None and len(views) >= filters.limit):
+            return views[:filters.limit]
 
 
 def get_conversation(store: Store, brief: Brief, conversation_id: str) -> ConversationView:
@@ -168,8 +177,7 @@ def get_conversation(store: Store, brief: Brief, conversation_id: str) -> Conver
 
 def review_queue(store: Store, brief: Brief, since: dt.datetime | None = None, limit: int = 50) -> list[ConversationView]:
     """Flagged conversations (any review flag, including negative feedback) no one has reviewed yet."""
-    candidates = list_conversations(store, brief, TranscriptFilter(since=since, unreviewed=True, limit=None))
-    return [view for view in candidates if view.flags][:limit]
+    return list_conversations(store, brief, TranscriptFilter(since=since, unreviewed=True, flagged=True, limit=limit))
 
 
 def mark_reviewed(store: Store, conversation_id: str, reviewer: str, verdict: Literal["ok", "issues"] = "ok") -> None:
