@@ -23,7 +23,7 @@ from supportgraph.cli.common import (
     settings_for,
 )
 
-app = typer.Typer(help="Evaluate the agent on a golden set (own metrics + offline RAGAS).")
+app = typer.Typer(help="Evaluate the agent on a golden set (own metrics + RAGAS; LLM-judged with a chat model).")
 
 DatasetOption = Annotated[Path, typer.Option(help="Questions, one JSON object per line (evals/README.md).")]
 OutOption = Annotated[Path, typer.Option(help="Folder for metrics.json, results.jsonl, per_category.csv, report.md.")]
@@ -46,6 +46,17 @@ def _answer(settings, dataset: Path):
         records, info = answer_with_fresh_index(settings, cases, embedder,
                                                 lambda done, _: progress.update(task, completed=done))
     return records, info, embedder
+
+
+def _score(settings, records, embedder, articles):
+    """Own metrics + offline RAGAS, + the LLM-judged RAGAS metrics when a chat model is configured."""
+    from supportgraph.evals.evaluate import score
+    from supportgraph.evals.judge import build_judge
+
+    judge = build_judge(settings)
+    if judge is not None:
+        err.print(f"Judging with [bold]{judge.name}[/] (faithfulness, answer relevancy, context precision).")
+    return score(records, embedder, articles, judge, settings.llm_timeout_s)
 
 
 def _show(metrics: dict, failures) -> None:
@@ -86,18 +97,24 @@ def evaluate(ctx: typer.Context,
     if ctx.invoked_subcommand:
         return
     from supportgraph.agents.brief import load_brief
-    from supportgraph.evals.evaluate import score
-    from supportgraph.evals.report import check_gate, render_report, write_scores
+    from supportgraph.evals.report import (
+        check_gate,
+        judge_summary,
+        read_rows,
+        render_report,
+        write_scores,
+    )
 
     settings = settings_for(project)
     if knowledge:
         settings = settings.model_copy(update={"knowledge_dir": knowledge.resolve()})
     records, info, embedder = _answer(settings, dataset)
-    metrics, per_case = score(records, embedder, info["articles"])
-    write_scores(out, metrics, records, per_case)
+    metrics, per_case, judge_errors = _score(settings, records, embedder, info["articles"])
+    write_scores(out, metrics, records, per_case, judge_errors)
     failures = check_gate(metrics, load_brief(settings.brief_path).success_metric.thresholds)
     (out / "report.md").write_text(render_report(metrics, records, per_case, failures,
-                                                 {"dataset": dataset, "kb_version": info["kb_version"]}))
+                                                 {"dataset": dataset, "kb_version": info["kb_version"]},
+                                                 judge_lines=judge_summary(metrics, read_rows(out))))
     _show(metrics, failures)
     console.print(f"Wrote {out}/metrics.json, results.jsonl, per_category.csv, report.md")
     if gate:
@@ -121,8 +138,7 @@ def answer_stage(dataset: DatasetOption = Path("evals/datasets/golden.jsonl"),
 @friendly_errors
 def score_stage(answers: Annotated[Path, typer.Option(help="From `eval answer`.")] = Path("evals/results/answers.jsonl"),
                 out: OutOption = Path("evals/results"), project: ProjectOption = None) -> None:
-    """DVC stage: score saved answers (own metrics + offline RAGAS)."""
-    from supportgraph.evals.evaluate import score
+    """DVC stage: score saved answers (own metrics + offline RAGAS, + LLM-judged RAGAS with a chat model)."""
     from supportgraph.evals.report import write_scores
     from supportgraph.evals.runner import read_records
     from supportgraph.knowledge.articles import load_articles
@@ -131,8 +147,9 @@ def score_stage(answers: Annotated[Path, typer.Option(help="From `eval answer`."
     settings = settings_for(project)
     articles = {a.id: a.body for a in load_articles(settings.knowledge_dir).articles}
     records = read_records(answers)
-    metrics, per_case = score(records, SentenceTransformerEmbedder(settings.embedding_model), articles)
-    write_scores(out, metrics, records, per_case)
+    embedder = SentenceTransformerEmbedder(settings.embedding_model)
+    metrics, per_case, judge_errors = _score(settings, records, embedder, articles)
+    write_scores(out, metrics, records, per_case, judge_errors)
     _show(metrics, [])
 
 
@@ -143,12 +160,19 @@ def report_stage(out: OutOption = Path("evals/results"),
                  project: ProjectOption = None) -> None:
     """DVC stage: write report.md from the scores (and optionally gate)."""
     from supportgraph.agents.brief import load_brief
-    from supportgraph.evals.report import check_gate, read_scores, render_report
+    from supportgraph.evals.report import (
+        check_gate,
+        judge_summary,
+        read_rows,
+        read_scores,
+        render_report,
+    )
 
     settings = settings_for(project)
     metrics, records, per_case = read_scores(out)
     failures = check_gate(metrics, load_brief(settings.brief_path).success_metric.thresholds)
-    (out / "report.md").write_text(render_report(metrics, records, per_case, failures, {}))
+    (out / "report.md").write_text(render_report(metrics, records, per_case, failures, {},
+                                                 judge_lines=judge_summary(metrics, read_rows(out))))
     _show(metrics, failures)
     if gate:
         _gate(settings, metrics, records, per_case)

@@ -10,6 +10,8 @@ from statistics import mean
 from supportgraph.agents.service import SupportAgent
 from supportgraph.config import Settings
 from supportgraph.evals.datasets import GoldenCase
+from supportgraph.evals.judge import ChatModelJudge, LocalRagasEmbeddings
+from supportgraph.evals.llm_metrics import judge_records, llm_metrics
 from supportgraph.evals.metrics import evaluate, nest
 from supportgraph.evals.ragas_metrics import ragas_scores
 from supportgraph.evals.runner import EvalRecord, answer_dataset
@@ -32,14 +34,23 @@ def answer_with_fresh_index(settings: Settings, cases: list[GoldenCase], embedde
     return records, {"kb_version": report.kb_version, "articles": articles}
 
 
-def score(records: list[EvalRecord], embedder: Embedder, articles: dict[str, str]) -> tuple[dict, dict]:
-    """Nested metrics (own + RAGAS) and per-case scores."""
+def score(records: list[EvalRecord], embedder: Embedder, articles: dict[str, str],
+          judge: ChatModelJudge | None = None, judge_timeout_s: float = 20.0) -> tuple[dict, dict, dict]:
+    """Nested metrics (own + offline RAGAS, + LLM-judged RAGAS when a judge is given), per-case
+    scores, and per-case judge errors (case id -> metric -> "kind: detail")."""
     flat, per_case = evaluate(records)
     for case_id, values in ragas_scores(records, embedder, articles).items():
         per_case[case_id].update(values)
     for name in RAGAS_NAMES:
         values = [s[name] for s in per_case.values() if name in s]
         flat[name] = round(mean(values), 4) if values else 0.0
+    errors: dict[str, dict[str, str]] = {}
+    if judge is not None:
+        judged = judge_records(records, llm_metrics(judge, LocalRagasEmbeddings(embedder)), judge_timeout_s)
+        for case_id, values in judged.per_case.items():
+            per_case[case_id].update(values)
+        flat.update(judged.aggregate)
+        errors = judged.errors
     flat["count.questions"] = len(records)
     flat["count.answerable"] = sum(r.answerable for r in records)
-    return nest(flat), per_case
+    return nest(flat), per_case, errors
