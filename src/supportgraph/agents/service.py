@@ -62,9 +62,11 @@ def open_checkpointer(settings: Settings) -> SqliteSaver:
 class SupportAgent:
     def __init__(self, settings: Settings | None = None, *, embedder: Embedder | None = None,
                  retriever: Retriever | None = None, store: Store | None = None,
-                 brief: Brief | None = None, checkpointer=None, model=None) -> None:
+                 brief: Brief | None = None, checkpointer=None, model=None,
+                 prompt_label: str = "production") -> None:
         self.settings = settings or Settings()
         self.model = model if model is not None else build_chat_model(self.settings)
+        self.prompt_label = prompt_label  # which labelled version of each prompt the nodes render
         self.prompts: PromptRegistry | None = None
         self.embedder = embedder or SentenceTransformerEmbedder(self.settings.embedding_model)
         self.retriever = retriever or Retriever(self.settings, self.embedder)
@@ -116,7 +118,8 @@ class SupportAgent:
         state = self._graph.invoke(
             {"message": prepared.text, "input_flags": prepared.flags},
             config={"configurable": {"thread_id": thread_id}},
-            context=AgentContext(brief=self._brief, retriever=self.retriever, model=self.model, prompts=self.prompts),
+            context=AgentContext(brief=self._brief, retriever=self.retriever, model=self.model, prompts=self.prompts,
+                                 prompt_label=self.prompt_label),
         )
         latency_ms = round((time.perf_counter() - started) * 1000, 1)
         retrieved = [{"id": h["id"], "score": h["score"]} for h in state.get("hits", [])]

@@ -34,7 +34,7 @@ def _progress():
                     console=err, transient=True)
 
 
-def _answer(settings, dataset: Path):
+def _answer(settings, dataset: Path, variant=None):
     from supportgraph.evals.datasets import load_dataset
     from supportgraph.evals.evaluate import answer_with_fresh_index
     from supportgraph.knowledge.embedding import SentenceTransformerEmbedder
@@ -44,7 +44,7 @@ def _answer(settings, dataset: Path):
     with _progress() as progress:
         task = progress.add_task("answer", total=len(cases))
         records, info = answer_with_fresh_index(settings, cases, embedder,
-                                                lambda done, _: progress.update(task, completed=done))
+                                                lambda done, _: progress.update(task, completed=done), variant)
     return records, info, embedder
 
 
@@ -125,13 +125,23 @@ def evaluate(ctx: typer.Context,
 @friendly_errors
 def answer_stage(dataset: DatasetOption = Path("evals/datasets/golden.jsonl"),
                  out: Annotated[Path, typer.Option(help="Answers file.")] = Path("evals/results/answers.jsonl"),
+                 variant: Annotated[str, typer.Option(help="An experiment variant from params.yaml "
+                                                      "(experiment.variants), or production.")] = "production",
                  project: ProjectOption = None) -> None:
     """DVC stage: answer the dataset (fresh temporary index) and save the answers."""
     from supportgraph.evals.runner import write_records
+    from supportgraph.evals.variants import check_prompt_label, get_variant
+    from supportgraph.prompts.history import prompts_dir_for
 
-    records, _, _ = _answer(settings_for(project), dataset)
+    settings = settings_for(project)
+    chosen = get_variant(settings.project_dir, variant)
+    check_prompt_label(prompts_dir_for(settings.project_dir), chosen)
+    if chosen.prompts != "production" and not (settings.chat_model or settings.chat_base_url):
+        err.print(f"[yellow]Note:[/] variant '{chosen.name}' changes prompts, but no chat model is configured: "
+                  "the deterministic twins answer, so its answers match production's.")
+    records, _, _ = _answer(settings, dataset, chosen)
     write_records(records, out)
-    console.print(f"Answered {len(records)} questions -> {out}")
+    console.print(f"Answered {len(records)} questions as {chosen.name} ({chosen.describe()}) -> {out}")
 
 
 @app.command("score")

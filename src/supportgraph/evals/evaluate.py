@@ -15,19 +15,25 @@ from supportgraph.evals.llm_metrics import judge_records, llm_metrics
 from supportgraph.evals.metrics import evaluate, nest
 from supportgraph.evals.ragas_metrics import ragas_scores
 from supportgraph.evals.runner import EvalRecord, answer_dataset
+from supportgraph.evals.variants import Variant, variant_params
 from supportgraph.knowledge.embedding import Embedder
 from supportgraph.knowledge.index import build_index
+from supportgraph.knowledge.retrieval import Retriever
 
 RAGAS_NAMES = ("answer.semantic_similarity", "answer.rouge_l", "context.recall", "context.precision")
 
 
 def answer_with_fresh_index(settings: Settings, cases: list[GoldenCase], embedder: Embedder,
-                            progress: Callable[[int, int], None] | None = None) -> tuple[list[EvalRecord], dict]:
-    """Index ``settings.knowledge_dir`` into a throwaway home and answer every case there."""
+                            progress: Callable[[int, int], None] | None = None,
+                            variant: Variant | None = None) -> tuple[list[EvalRecord], dict]:
+    """Index ``settings.knowledge_dir`` into a throwaway home and answer every case there, as the
+    served configuration or as an experiment ``variant`` (its prompt label and retrieval params)."""
+    variant = variant or Variant()
     with tempfile.TemporaryDirectory(prefix="supportgraph-eval-") as home:
         scratch = settings.model_copy(update={"home": Path(home), "database_url": f"sqlite:///{home}/eval.db"})
         report = build_index(scratch, embedder)
-        agent = SupportAgent(scratch, embedder=embedder)
+        retriever = Retriever(scratch, embedder, params=variant_params(settings.project_dir, variant))
+        agent = SupportAgent(scratch, embedder=embedder, retriever=retriever, prompt_label=variant.prompts)
         records = answer_dataset(agent, cases, progress)
         articles = {aid: a.body for aid, a in agent.retriever.articles.items()}
         agent.close()
