@@ -55,7 +55,7 @@ def main() -> int:
         records, info = answer_with_fresh_index(settings, cases, embedder)
         answered = time.perf_counter() - started
         started = time.perf_counter()
-        metrics, _ = score(records, embedder, info["articles"])
+        metrics, _, _ = score(records, embedder, info["articles"])
         scored = time.perf_counter() - started
     print(f"\n### Evaluation at scale ({len(info['articles'])} articles, {len(records)} questions, 2 cores)\n")
     print("| phase | time |\n|---|---|")

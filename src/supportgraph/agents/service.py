@@ -64,9 +64,11 @@ def open_checkpointer(settings: Settings) -> SqliteSaver:
 class SupportAgent:
     def __init__(self, settings: Settings | None = None, *, embedder: Embedder | None = None,
                  retriever: Retriever | None = None, store: Store | None = None,
-                 brief: Brief | None = None, checkpointer=None, model=None) -> None:
+                 brief: Brief | None = None, checkpointer=None, model=None,
+                 prompt_label: str = "production") -> None:
         self.settings = settings or Settings()
         self.model = model if model is not None else build_chat_model(self.settings)
+        self.prompt_label = prompt_label  # which labelled version of each prompt the nodes render
         self.prompts: PromptRegistry | None = None
         self.embedder = embedder or SentenceTransformerEmbedder(self.settings.embedding_model)
         self.retriever = retriever or Retriever(self.settings, self.embedder)
@@ -147,7 +149,8 @@ class SupportAgent:
 
     def _run_graph(self, prepared, thread_id: str) -> tuple[dict, list[dict]]:
         """Run one turn; return the final state and how long each step took (the trace's per-node latency)."""
-        context = AgentContext(brief=self._brief, retriever=self.retriever, model=self.model, prompts=self.prompts)
+        context = AgentContext(brief=self._brief, retriever=self.retriever, model=self.model, prompts=self.prompts,
+                               prompt_label=self.prompt_label)
         state: dict = {}
         node_ms: list[dict] = []
         last = time.perf_counter()
@@ -166,7 +169,7 @@ class SupportAgent:
         """Prompt name -> version the model path uses this turn (empty when the twins answer)."""
         if self.model is None or self.prompts is None:
             return {}
-        return {name: self.prompts.resolve(name, "production") for name in sorted(self.prompts.prompts)}
+        return {name: self.prompts.resolve(name, self.prompt_label) for name in sorted(self.prompts.prompts)}
 
     def _model_name(self) -> str:
         if self.model is None:

@@ -2,7 +2,7 @@
 
 import typer
 
-from supportgraph.cli import agent, evals, kb, prompts, review, staff
+from supportgraph.cli import agent, evals, experiment, kb, prompts, review, staff
 
 app = typer.Typer(help="Run and improve customer-support agents.", no_args_is_help=True, add_completion=False)
 app.registered_commands += agent.app.registered_commands
@@ -10,6 +10,7 @@ app.add_typer(kb.app, name="kb")
 app.add_typer(staff.app, name="staff")
 app.add_typer(evals.app, name="eval")
 app.add_typer(prompts.app, name="prompts")
+app.add_typer(experiment.app, name="experiment")
 app.add_typer(review.app, name="review")
 app.command("checklist")(review.checklist)
 

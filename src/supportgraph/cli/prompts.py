@@ -109,18 +109,7 @@ def lock(project: ProjectOption = None) -> None:
 def promote(name: str, version: str, label: Annotated[str, typer.Option(help="e.g. production, staging, an experiment")]
             = "production", project: ProjectOption = None) -> None:
     """Point a label at a recorded version."""
-    from ruamel.yaml import YAML
+    from supportgraph.prompts.labels import promote as set_label
 
-    from supportgraph.errors import ConfigError
-    from supportgraph.prompts.lint import read_lock
-
-    registry = _registry(project)
-    registry.get(name)
-    if version not in read_lock(registry.prompts_dir).get(name, {}):
-        raise ConfigError(f"{name}@{version} is not a recorded version.", "record it with `supportgraph prompts lock`.")
-    path = registry.prompts_dir / "labels.yaml"
-    data = YAML().load(path.read_text()) if path.exists() else {}
-    data.setdefault(name, {})[label] = version
-    with path.open("w") as handle:
-        YAML().dump(data, handle)
+    set_label(_registry(project), name, version, label)
     console.print(f"{name}: {label} -> {version}")

@@ -3,29 +3,16 @@
 No `ragas.evaluate()`: it sets models on the metrics and builds an OpenAI
 client when none is given. Here each metric is constructed with what it needs
 (the local embedding model for semantic similarity) and scored per sample.
+The LLM-judged RAGAS metrics live in llm_metrics.py.
 """
 
 from __future__ import annotations
 
 import warnings
 
-from langchain_core.embeddings import Embeddings
-
+from supportgraph.evals.judge import LocalRagasEmbeddings
 from supportgraph.evals.runner import EvalRecord
 from supportgraph.knowledge.embedding import Embedder
-
-
-class LocalEmbeddings(Embeddings):
-    """LangChain face of supportgraph's embedder, for RAGAS."""
-
-    def __init__(self, embedder: Embedder) -> None:
-        self.embedder = embedder
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self.embedder.embed(texts).tolist()
-
-    def embed_query(self, text: str) -> list[float]:
-        return self.embedder.embed([text])[0].tolist()
 
 
 def ragas_scores(records: list[EvalRecord], embedder: Embedder, articles: dict[str, str]) -> dict[str, dict[str, float]]:
@@ -34,7 +21,6 @@ def ragas_scores(records: list[EvalRecord], embedder: Embedder, articles: dict[s
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from ragas import SingleTurnSample
-        from ragas.embeddings import LangchainEmbeddingsWrapper
         from ragas.metrics import (
             NonLLMContextPrecisionWithReference,
             NonLLMContextRecall,
@@ -42,7 +28,8 @@ def ragas_scores(records: list[EvalRecord], embedder: Embedder, articles: dict[s
             SemanticSimilarity,
         )
 
-        similarity = SemanticSimilarity(embeddings=LangchainEmbeddingsWrapper(LocalEmbeddings(embedder)))
+        # The modern embedding interface: RAGAS' LangChain wrapper would post a usage event per call.
+        similarity = SemanticSimilarity(embeddings=LocalRagasEmbeddings(embedder))
     rouge = RougeScore(rouge_type="rougeL", mode="fmeasure")
     recall, precision = NonLLMContextRecall(), NonLLMContextPrecisionWithReference()
     scores: dict[str, dict[str, float]] = {}

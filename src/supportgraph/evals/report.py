@@ -1,7 +1,7 @@
 """Evaluation outputs as DVC users expect them, and the quality gate.
 
 - metrics.json: nested metrics (DVC metrics; `dvc metrics diff` compares commits)
-- results.jsonl: one line per question with its answer and scores
+- results.jsonl: one line per question with its answer, scores and judge errors
 - per_category.csv: a row per category (DVC plots)
 - report.md: the failing questions with what the agent said, the reference, and what was retrieved
 """
@@ -47,21 +47,54 @@ def failing(records: list[EvalRecord], per_case: dict[str, dict[str, float]]) ->
     return sorted((r for r in records if min(scores(r)) < 1.0), key=scores)
 
 
-def write_scores(out: Path, metrics: dict, records: list[EvalRecord], per_case: dict[str, dict[str, float]]) -> None:
-    """metrics.json, results.jsonl (answers + per-question scores) and per_category.csv."""
+def write_scores(out: Path, metrics: dict, records: list[EvalRecord], per_case: dict[str, dict[str, float]],
+                 judge_errors: dict[str, dict[str, str]] | None = None) -> None:
+    """metrics.json, results.jsonl (answers + per-question scores and judge errors) and per_category.csv."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+    errors = judge_errors or {}
     with open(out / "results.jsonl", "w", encoding="utf-8") as handle:
         for record in records:
-            handle.write(json.dumps(record.model_dump() | {"scores": per_case.get(record.id, {})}) + "\n")
+            row = record.model_dump() | {"scores": per_case.get(record.id, {})}
+            if record.id in errors:
+                row["judge_errors"] = errors[record.id]
+            handle.write(json.dumps(row) + "\n")
     _per_category(out / "per_category.csv", records, per_case)
 
 
 def read_scores(out: Path) -> tuple[dict, list[EvalRecord], dict[str, dict[str, float]]]:
     metrics = json.loads((out / "metrics.json").read_text())
-    rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines() if line.strip()]
-    return metrics, [EvalRecord(**{k: v for k, v in r.items() if k != "scores"}) for r in rows], \
+    rows = read_rows(out)
+    return metrics, [EvalRecord(**{k: v for k, v in r.items() if k not in EXTRA}) for r in rows], \
         {r["id"]: r["scores"] for r in rows}
+
+
+EXTRA = ("scores", "judge_errors")
+
+
+def read_rows(out: Path) -> list[dict]:
+    """results.jsonl as written: each record with its "scores" and, when a judge failed, "judge_errors"."""
+    return [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines() if line.strip()]
+
+
+def judge_summary(metrics: dict, rows: list[dict]) -> list[str]:
+    """Report lines on the LLM-judged metrics: why they are missing, or how many were judged and what failed."""
+    judged = metrics.get("answer_llm")
+    if not judged:
+        return [("LLM-judged RAGAS metrics (faithfulness, answer relevancy, context precision) were skipped: "
+                 "no chat model is configured; set SUPPORTGRAPH_CHAT_MODEL (or SUPPORTGRAPH_CHAT_BASE_URL) "
+                 "and rerun the score stage to add them.")]
+    names = sorted(k.removesuffix("_judged") for k in judged if k.endswith("_judged"))
+    lines = ["LLM-judged RAGAS metrics: " + "; ".join(
+        f"{name} {judged[f'{name}_judged']} judged, {judged[f'{name}_failed']} failed" for name in names) + "."]
+    kinds: dict[str, int] = defaultdict(int)
+    for row in rows:
+        for error in row.get("judge_errors", {}).values():
+            kinds[error.split(":", 1)[0]] += 1
+    if kinds:
+        lines.append("Judge failures by kind (per question in results.jsonl, `judge_errors`): "
+                     + ", ".join(f"{kind} {count}" for kind, count in sorted(kinds.items())) + ".")
+    return lines
 
 
 def _per_category(path: Path, records: list[EvalRecord], per_case: dict[str, dict[str, float]]) -> None:
@@ -80,10 +113,13 @@ def _per_category(path: Path, records: list[EvalRecord], per_case: dict[str, dic
 
 
 def render_report(metrics: dict, records: list[EvalRecord], per_case: dict[str, dict[str, float]],
-                  failures: list[GateFailure], context: dict, limit: int = 25) -> str:
+                  failures: list[GateFailure], context: dict, limit: int = 25,
+                  judge_lines: list[str] = ()) -> str:
     lines = ["# Evaluation report", ""]
     for key, value in context.items():
         lines.append(f"- {key}: `{value}`")
+    if judge_lines:
+        lines += ["", *judge_lines]
     lines += ["", "| metric | value |", "|---|---|"]
     for group, values in sorted(metrics.items()):
         for name, value in sorted(values.items()):
