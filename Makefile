@@ -11,6 +11,7 @@ PORT   ?= 8501
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
+export RAGAS_DO_NOT_TRACK := true
 
 .PHONY: install index run test browser postgres bench repro clean
 

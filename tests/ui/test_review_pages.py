@@ -86,4 +86,5 @@ def test_weekly_review_and_dashboard_count_the_conversations(conversations):
     page = _texts(at)
     for track in ("Process", "Experimentation", "Context layer", "Versioning", "Feedback"):
         assert f"**{track}**" in page
-    assert "ratings in the last 7 days" in page  # the rating above counts
+    # The rating above flows, but nobody has reviewed a transcript yet: that is the empty box's reason.
+    assert "⬜ **Feedback**: no transcript review in the last 7 days" in page
