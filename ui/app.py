@@ -16,6 +16,7 @@ STAFF_PAGES = [  # (file, title, icon, role that may open it; "staff" = any sign
     ("views/dashboard.py", "Dashboard", ":material/dashboard:", "staff"),
     ("views/transcripts.py", "Transcripts", ":material/forum:", "reviewer"),
     ("views/weekly.py", "Weekly review", ":material/date_range:", "reviewer"),
+    ("views/experiments.py", "Experiments", ":material/science:", "staff"),
     ("views/brief.py", "Agent brief", ":material/assignment:", "staff"),
     ("views/knowledge.py", "Knowledge", ":material/library_books:", "editor"),
 ]

@@ -1,12 +1,16 @@
 """Review pages: a reviewer finds a flagged conversation, reads it beside what was retrieved, tags it
 and promotes it into the golden set; the weekly review and the dashboard count it."""
 
+import json
+import shutil
+
 import pytest
 
 from supportgraph.agents.service import SupportAgent
 from supportgraph.config import Settings
 from supportgraph.evals.datasets import load_dataset
 from supportgraph.store import FeedbackIn
+from tests.conftest import REPO
 from tests.ui.conftest import PASSWORD, app, sign_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -88,3 +92,32 @@ def test_weekly_review_and_dashboard_count_the_conversations(conversations):
         assert f"**{track}**" in page
     # The rating above flows, but nobody has reviewed a transcript yet: that is the empty box's reason.
     assert "⬜ **Feedback**: no transcript review in the last 7 days" in page
+
+
+def test_experiments_page_compares_two_variants_side_by_side(workspace, tmp_path, monkeypatch):
+    """A project with production and one evaluated variant that escalates a question production answers."""
+    project = tmp_path / "project"
+    shutil.copytree(REPO / "evals" / "results", project / "evals" / "results", ignore=shutil.ignore_patterns("variants"))
+    shutil.copy(REPO / "evals" / "experiments.jsonl", project / "evals" / "experiments.jsonl")
+    params = (REPO / "params.yaml").read_text() + "\nexperiment:\n  variants:\n    cautious: {retrieval: {mode: dense}}\n"
+    (project / "params.yaml").write_text(params)
+    variant = project / "evals" / "results" / "variants" / "cautious"
+    variant.mkdir(parents=True)
+    rows = [json.loads(line) for line in (project / "evals" / "results" / "results.jsonl").read_text().splitlines()]
+    rows[0] |= {"outcome": "escalated", "answer": "A person will follow up.", "cited": []}
+    (variant / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    metrics = json.loads((project / "evals" / "results" / "metrics.json").read_text())
+    metrics["outcome"]["accuracy"] = round(metrics["outcome"]["accuracy"] - 0.01, 4)
+    (variant / "metrics.json").write_text(json.dumps(metrics))
+    monkeypatch.setenv("SUPPORTGRAPH_PROJECT_DIR", str(project))
+    monkeypatch.setenv("SUPPORTGRAPH_BRIEF_PATH", str(REPO / "agents" / "support" / "brief.yaml"))
+
+    at = sign_in(app(), "erin", PASSWORD)  # any staff role
+    at.switch_page("views/experiments.py").run()
+    assert not at.exception and not at.error
+    assert at.selectbox(key="exp_a").value == "production" and at.selectbox(key="exp_b").value == "cautious"
+    table = at.dataframe[0].value
+    assert table.loc["outcome.accuracy", "better"] == "production"
+    assert any(e.label.startswith(f"{rows[0]['id']}:") and "cautious: escalated" in e.label for e in at.expander)
+    assert "A person will follow up." in _texts(at)
+    assert "production over dense-only" in _texts(at)  # the concluded experiment in the repo's log

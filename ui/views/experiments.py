@@ -1,0 +1,79 @@
+"""Staff page (any role): compare two evaluated variants on accuracy and latency, read the
+questions they answered differently side by side, and see what past experiments taught."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+from support_ui import current_settings, show_error, staff_role
+
+from supportgraph.errors import SupportGraphError
+from supportgraph.evals.experiments import compare, load_log
+from supportgraph.evals.variants import PRODUCTION, load_variants, results_dir
+from supportgraph.store.staff import can_open
+
+if not can_open(staff_role(), "staff"):
+    st.error("This page is for staff. Sign in from the sidebar.")
+    st.stop()
+
+project = current_settings().project_dir
+st.title("Experiments")
+
+
+def evaluated() -> list[str]:
+    names = [PRODUCTION, *load_variants(project)]
+    return [n for n in names if (results_dir(project, n) / "metrics.json").exists()]
+
+
+def side_by_side(comparison, limit: int) -> None:
+    a, b = comparison.a.variant.name, comparison.b.variant.name
+    ids = comparison.differing()
+    st.subheader(f"Side by side: {len(ids)} questions answered differently")
+    for case_id in ids[:limit]:
+        x, y = comparison.a.rows[case_id], comparison.b.rows[case_id]
+        with st.expander(f"{case_id}: {x['question']}  ·  {a}: {x['outcome']} / {b}: {y['outcome']}"):
+            st.caption(f"Reference: {x['reference_answer'] or '(none)'} · sources: "
+                       f"{', '.join(x['sources']) or 'none (should hand over)'}")
+            left, right = st.columns(2)
+            for column, name, row in ((left, a, x), (right, b, y)):
+                with column:
+                    st.markdown(f"**{name}** · {row['outcome']} · cited {', '.join(row['cited']) or '-'}")
+                    st.markdown(row["answer"])
+    if len(ids) > limit:
+        st.caption(f"{len(ids) - limit} more in `supportgraph experiment compare {a} {b}`.")
+
+
+try:
+    names = evaluated()
+except SupportGraphError as error:
+    show_error(error)
+    st.stop()
+if len(names) < 2:
+    st.info("Only production has results. Declare a variant under `experiment.variants` in params.yaml "
+            "(a prompt label and/or retrieval overrides) and run `dvc repro` to evaluate it.")
+else:
+    left, right = st.columns(2)
+    a = left.selectbox("Variant A", names, index=0, key="exp_a")
+    b = right.selectbox("Variant B", [n for n in names if n != a], key="exp_b")
+    try:
+        comparison = compare(project, a, b)
+    except SupportGraphError as error:
+        show_error(error)
+        st.stop()
+    st.caption(f"{a}: {comparison.a.variant.describe()} · {b}: {comparison.b.variant.describe()} · "
+               f"{len(comparison.a.rows)} questions")
+    table = pd.DataFrame(comparison.table(), columns=["metric", a, b, "better"]).set_index("metric")
+    st.dataframe(table, width="stretch")
+    side_by_side(comparison, limit=st.number_input("Questions shown", 5, 200, 20, step=5, key="exp_limit"))
+    st.caption("Decide with `supportgraph experiment conclude --winner NAME --loser NAME --learning \"...\"`: "
+               "it promotes the winner, archives the loser and records the learning here.")
+
+st.subheader("Concluded experiments")
+log = load_log(project)
+if not log:
+    st.caption("None yet.")
+for record in reversed(log):
+    st.markdown(f"**{record.date:%Y-%m-%d}: {record.winner.name} over {record.loser.name}** "
+                f"({record.questions} questions, at `{record.commit or 'uncommitted'}`)  \n"
+                f"Learning: {record.learning}  \n"
+                f"Promoted: {'; '.join(record.promoted) or 'nothing (the winner already served)'}")
