@@ -19,6 +19,10 @@ from supportgraph.store.repository import Store
 WEEK = dt.timedelta(days=7)
 
 
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 class Check(BaseModel):
     name: str
     ok: bool
@@ -50,10 +54,10 @@ def _process(settings: Settings) -> Track:
               if brief.business_goal.strip() else "the brief has no business goal"),
         Check(name="owner", ok=bool(brief.owner.strip()), detail=f"owner: {brief.owner}"),
         Check(name="metric", ok=bool(brief.success_metric.thresholds),
-              detail=f"{len(brief.success_metric.thresholds)} metric thresholds" if brief.success_metric.thresholds
+              detail=_n(len(brief.success_metric.thresholds), "metric threshold") if brief.success_metric.thresholds
               else "the success metric has no thresholds to gate on"),
         Check(name="guardrails", ok=bool(brief.guardrails.forbidden_actions),
-              detail=f"{len(brief.guardrails.forbidden_actions)} forbidden actions enforced"
+              detail=f"{_n(len(brief.guardrails.forbidden_actions), 'forbidden action')} enforced"
               if brief.guardrails.forbidden_actions else "no forbidden actions in the brief's guardrails"),
     ])
 
@@ -72,7 +76,7 @@ def _experimentation(settings: Settings) -> Track:
                   "`dvc repro`, then `supportgraph experiment compare` and `conclude`")
     else:
         last = concluded[-1]
-        detail = (f"{len(concluded)} experiment(s) with metrics logged; last {last.date:%Y-%m-%d}: "
+        detail = (f"{_n(len(concluded), 'experiment')} with metrics logged; last {last.date:%Y-%m-%d}: "
                   f"{last.winner.name} kept over {last.loser.name}")
     return Track(name="Experimentation", checks=[Check(name="experiments", ok=bool(concluded), detail=detail)])
 
@@ -92,14 +96,14 @@ def _context(settings: Settings) -> Track:
     built = dt.datetime.fromisoformat(manifest["built_at"])
     return Track(name="Context layer", checks=[
         Check(name="sources", ok=bool(loaded.articles),
-              detail=f"{len(manifest['articles'])} articles indexed ({', '.join(types)}), "
-                     f"{chats_collection(settings).count()} resolved chats searchable"),
+              detail=f"{_n(len(manifest['articles']), 'article')} indexed ({', '.join(types)}), "
+                     f"{_n(chats_collection(settings).count(), 'resolved chat')} searchable"),
         Check(name="fresh", ok=manifest["kb_version"] == on_disk,
               detail=f"index matches the knowledge base (built {built:%Y-%m-%d %H:%M})"
               if manifest["kb_version"] == on_disk else "the knowledge base changed since the index was built: "
               "run `supportgraph index`"),
         Check(name="problems", ok=not loaded.problems, detail="every article parses" if not loaded.problems
-              else f"{len(loaded.problems)} article(s) have problems: run `supportgraph kb validate`"),
+              else f"{_n(len(loaded.problems), 'article')} with problems: run `supportgraph kb validate`"),
     ])
 
 
@@ -115,7 +119,7 @@ def _versioning(settings: Settings) -> Track:
         registry = PromptRegistry(prompts_dir)
         problems = lint(registry)
         checks.append(Check(name="prompts", ok=bool(registry.prompts) and not problems,
-                            detail=f"{len(registry.prompts)} prompts versioned with changelogs" if not problems
+                            detail=f"{_n(len(registry.prompts), 'prompt')} versioned with changelogs" if not problems
                             else f"prompt lint: {problems[0].message}"))
     except SupportGraphError as error:
         checks.append(Check(name="prompts", ok=False, detail=error.message))
@@ -134,7 +138,7 @@ def _versioning(settings: Settings) -> Track:
             failures = [f"last evaluation fails the gate on {f.metric}"
                         for f in check_gate(json.loads(metrics_path.read_text()), thresholds)]
         checks.append(Check(name="gate", ok=not failures, detail=failures[0] if failures
-                            else f"last evaluation passes the brief's {len(thresholds)} gates"))
+                            else f"last evaluation passes the brief's {_n(len(thresholds), 'gate')}"))
     return Track(name="Versioning", checks=checks)
 
 
@@ -147,11 +151,11 @@ def _feedback(settings: Settings, store: Store, now: dt.datetime) -> Track:
         tags = session.scalar(select(func.count()).select_from(ConversationTag)
                               .where(ConversationTag.created_at >= since))
     return Track(name="Feedback", checks=[
-        Check(name="ratings", ok=ratings > 0, detail=f"{ratings} ratings in the last 7 days" if ratings
+        Check(name="ratings", ok=ratings > 0, detail=f"{_n(ratings, 'rating')} in the last 7 days" if ratings
               else "no ratings in the last 7 days: is the chat's feedback reaching the store?"),
-        Check(name="review", ok=reviews > 0, detail=f"{reviews} conversations reviewed this week" if reviews
+        Check(name="review", ok=reviews > 0, detail=f"{_n(reviews, 'conversation')} reviewed this week" if reviews
               else "no transcript review in the last 7 days: open the review queue"),
-        Check(name="backlog", ok=tags > 0, detail=f"{tags} tags feeding the backlog" if tags
+        Check(name="backlog", ok=tags > 0, detail=f"{_n(tags, 'tag')} feeding the backlog" if tags
               else "no tags in the last 7 days, so no backlog items: tag what the review finds"),
     ])
 

@@ -91,7 +91,7 @@ def test_weekly_review_and_dashboard_count_the_conversations(conversations):
     for track in ("Process", "Experimentation", "Context layer", "Versioning", "Feedback"):
         assert f"**{track}**" in page
     # The rating above flows, but nobody has reviewed a transcript yet: that is the empty box's reason.
-    assert "⬜ **Feedback**: no transcript review in the last 7 days" in page
+    assert ":material/check_box_outline_blank: **Feedback**: no transcript review in the last 7 days" in page
 
 
 def test_experiments_page_compares_two_variants_side_by_side(workspace, tmp_path, monkeypatch):

@@ -17,6 +17,7 @@ if not can_open(staff_role(), "staff"):
     st.stop()
 
 project = current_settings().project_dir
+st.set_page_config(layout="wide")  # two answers side by side
 st.title("Experiments")
 
 

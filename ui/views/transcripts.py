@@ -81,7 +81,8 @@ def show_turn(turn: TurnView) -> None:
         for hit in turn.retrieved[:5]:
             article = agent.retriever.article(hit["id"])
             title = article.title if article else hit["id"]
-            with st.expander(f"{'📌 ' if hit['id'] in cited else ''}{title} · {hit['score']:.2f}"):
+            with st.expander(f"{title} · {hit['score']:.2f}{' · cited' if hit['id'] in cited else ''}",
+                             icon=":material/bookmark:" if hit["id"] in cited else None):
                 st.caption(f"`{hit['id']}`{' · cited' if hit['id'] in cited else ''}")
                 st.markdown(article.body[:1500] if article else "No longer in the knowledge base.")
         if not turn.retrieved:
@@ -125,6 +126,7 @@ def review_forms(view: ConversationView) -> None:
                 show_error(error)
 
 
+st.set_page_config(layout="wide")  # trace and retrieved articles side by side
 st.title("Transcripts")
 if message := st.session_state.pop("review_message", None):
     st.success(message)
@@ -149,7 +151,7 @@ st.subheader(view.summary)
 state = f"reviewed by {view.reviewed_by} ({view.verdict})" if view.reviewed_by else "not reviewed"
 st.caption(f"`{view.id}` · {view.channel} · {view.status} · rating {view.rating} · {state}")
 for tag in view.tags:
-    st.markdown(f"🏷️ **{tag.tag}** by {tag.reviewer}{f' (turn {tag.turn_id})' if tag.turn_id else ''}: {tag.note}")
+    st.markdown(f":material/sell: **{tag.tag}** by {tag.reviewer}{f' (turn {tag.turn_id})' if tag.turn_id else ''}: {tag.note}")
 golden_ids = {case.id for case in load_dataset(GOLDEN)} if GOLDEN.exists() else set()
 promoted = [t.id for t in view.turns if case_id_for(t.id) in golden_ids]
 if promoted:

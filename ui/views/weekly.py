@@ -16,6 +16,7 @@ if not can_open(staff_role(), "reviewer"):
     st.stop()
 
 agent = get_agent()
+st.set_page_config(layout="wide")
 st.title("Weekly review")
 day = st.date_input("Week of", value=dt.datetime.now(dt.UTC).date(), key="week_day")
 review = weekly_review(agent.store, agent.brief, day)
@@ -48,7 +49,7 @@ st.subheader("To review")
 if not review.needs_review:
     st.info("Nothing flagged or rated down this week.")
 for view in review.needs_review:
-    done = f"✅ {view.reviewed_by}" if view.reviewed_by else "⬜ not reviewed"
+    done = f":material/task_alt: {view.reviewed_by}" if view.reviewed_by else ":material/pending: not reviewed"
     tags = ", ".join(sorted({t.tag for t in view.tags})) or "no tags"
     st.markdown(f"- [{view.summary[:80]}](transcripts?conversation={view.id}) · {', '.join(view.flags)} · "
                 f"{tags} · {done}")

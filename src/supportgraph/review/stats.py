@@ -40,6 +40,19 @@ class Stats(BaseModel):
     flags: dict[str, int]          # conversations per flag
     tags: dict[str, int]           # conversations per tag
 
+    @property
+    def turns(self) -> int:
+        return sum(d.turns for d in self.days)
+
+    @property
+    def feedback_rate(self) -> float:
+        return sum(d.rated for d in self.days) / self.turns if self.turns else 0.0
+
+    @property
+    def satisfaction(self) -> float | None:
+        rated = sum(d.rated for d in self.days)
+        return sum(d.positive for d in self.days) / rated if rated else None
+
 
 def _latency_bin(ms: float) -> str:
     upper = next((b for b in LATENCY_BINS_MS if ms < b), None)
