@@ -71,6 +71,27 @@ def _metrics_at(project: Path, rev: str) -> dict[str, float]:
     return {f"{group}.{name}": value for group, values in json.loads(raw).items() for name, value in values.items()}
 
 
+HISTORY_METRICS = ("retrieval.recall_at_1", "retrieval.recall_at_5", "retrieval.mrr_at_10",
+                   "outcome.answerable_answered", "outcome.unanswerable_abstained", "answer.semantic_similarity",
+                   "latency.p95_ms")
+
+
+def metric_history(project: Path, current: dict) -> list[dict]:
+    """One row per committed evaluation (commits that changed metrics.json, oldest first), then the
+    current metrics as "current". Deterministic for a given commit, so DVC sees no change after one."""
+    def flat(metrics: dict) -> dict[str, float]:
+        return {f"{g}.{n}": v for g, values in metrics.items() if isinstance(values, dict) for n, v in values.items()}
+
+    log = _git(project, "log", "--reverse", "--format=%h %ad", "--date=short", "--", METRICS).splitlines()
+    rows = [(commit, date, _metrics_at(project, commit)) for commit, date in (line.split() for line in log)]
+    now = flat(current)
+    if rows and {k: rows[-1][2].get(k) for k in HISTORY_METRICS} == {k: now.get(k) for k in HISTORY_METRICS}:
+        rows.pop()  # the last commit evaluated exactly what is current
+    rows.append(("current", "", now))
+    return [{"step": step, "commit": commit, "date": date} | {name: values.get(name) for name in HISTORY_METRICS}
+            for step, (commit, date, values) in enumerate(rows, 1)]
+
+
 def changes_since(project: Path, since: str) -> Changes:
     date = git_date(since)
     head = _git(project, "rev-parse", "--short", "HEAD").strip()

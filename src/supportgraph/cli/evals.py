@@ -170,12 +170,14 @@ def report_stage(out: OutOption = Path("evals/results"),
                  project: ProjectOption = None) -> None:
     """DVC stage: write report.md from the scores (and optionally gate)."""
     from supportgraph.agents.brief import load_brief
+    from supportgraph.changes import metric_history
     from supportgraph.evals.report import (
         check_gate,
         judge_summary,
         read_rows,
         read_scores,
         render_report,
+        write_history,
     )
 
     settings = settings_for(project)
@@ -183,6 +185,7 @@ def report_stage(out: OutOption = Path("evals/results"),
     failures = check_gate(metrics, load_brief(settings.brief_path).success_metric.thresholds)
     (out / "report.md").write_text(render_report(metrics, records, per_case, failures, {},
                                                  judge_lines=judge_summary(metrics, read_rows(out))))
+    write_history(out / "history.csv", metric_history(settings.project_dir, metrics))
     _show(metrics, failures)
     if gate:
         _gate(settings, metrics, records, per_case)

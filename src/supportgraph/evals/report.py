@@ -139,3 +139,11 @@ def render_report(metrics: dict, records: list[EvalRecord], per_case: dict[str, 
                   f"- reference: {record.reference_answer}", "", "<details><summary>What the agent said</summary>", "",
                   record.answer, "", "</details>", ""]
     return "\n".join(lines) + "\n"
+
+
+def write_history(path: Path, rows: list[dict]) -> None:
+    """Metric history as CSV, a DVC plot (`dvc plots show`: quality over evaluated commits)."""
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
