@@ -5,6 +5,7 @@ import json
 import shutil
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from supportgraph.agents.service import SupportAgent
 from supportgraph.config import Settings
@@ -121,3 +122,18 @@ def test_experiments_page_compares_two_variants_side_by_side(workspace, tmp_path
     assert any(e.label.startswith(f"{rows[0]['id']}:") and "cautious: escalated" in e.label for e in at.expander)
     assert "A person will follow up." in _texts(at)
     assert "production over dense-only" in _texts(at)  # the concluded experiment in the repo's log
+
+
+def test_a_backlog_link_opens_its_conversation_after_sign_in(conversations):
+    escalated, _ = conversations
+    at = AppTest.from_file(str(REPO / "ui" / "app.py"), default_timeout=120)
+    at.query_params["conversation"] = escalated.thread_id  # /staff?conversation=ID, as the backlog links
+    at.run()
+    at.switch_page("views/staff.py").run()
+    assert not at.selectbox  # signed out: only the sign-in form, no transcript
+    at.text_input(key="staff_username").input("rick")
+    at.text_input(key="staff_password").input(PASSWORD)
+    at.button(key="staff_sign_in").click().run()
+    assert not at.exception
+    assert at.selectbox(key="tr_conversation").value == escalated.thread_id
+    assert "Legal matters are handled by a person" in _texts(at)

@@ -161,7 +161,7 @@ def test_backlog_groups_tags_with_evidence(store, unit_brief):
     assert [(i.tag, i.owner_area, i.count) for i in items] == [("wrong_article", "retrieval", 2),
                                                                  ("latency", "platform", 1)]
     assert items[0].title == "Wrong article: 2 conversations, mostly citing `ts-sso-login-error`"
-    assert items[0].evidence[0].url.startswith("http://support.example/transcripts?conversation=sso-")
+    assert items[0].evidence[0].url.startswith("http://support.example/staff?conversation=sso-")
     markdown = render_markdown(items, since)
     assert "## Wrong article: 2 conversations" in markdown and "case 1" in markdown
     assert json.loads(render_json(items, since))["items"][1]["owner_area"] == "platform"

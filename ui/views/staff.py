@@ -6,9 +6,12 @@ import streamlit as st
 from support_ui import get_agent, show_error
 
 from supportgraph.errors import SupportGraphError
-from supportgraph.store.staff import authenticate
+from supportgraph.store.staff import authenticate, can_open
 
 staff = st.session_state.get("staff")
+wanted = st.query_params.get("conversation")  # a backlog evidence link: sign in, then open that conversation
+if staff and wanted and can_open(staff["role"], "reviewer"):
+    st.switch_page("views/transcripts.py", query_params={"conversation": wanted})
 if staff:
     st.title("Staff")
     st.write(f"Signed in as **{staff['username']}** ({staff['role']}). Your pages are in the sidebar.")

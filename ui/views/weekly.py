@@ -51,5 +51,7 @@ if not review.needs_review:
 for view in review.needs_review:
     done = f":material/task_alt: {view.reviewed_by}" if view.reviewed_by else ":material/pending: not reviewed"
     tags = ", ".join(sorted({t.tag for t in view.tags})) or "no tags"
-    st.markdown(f"- [{view.summary[:80]}](transcripts?conversation={view.id}) · {', '.join(view.flags)} · "
-                f"{tags} · {done}")
+    link, details = st.columns([2, 3])
+    link.page_link("views/transcripts.py", label=view.summary[:80], query_params={"conversation": view.id},
+                   icon=":material/forum:")  # in-app navigation keeps the sign-in
+    details.markdown(f"{', '.join(view.flags)} · {tags} · {done}")

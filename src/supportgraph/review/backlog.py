@@ -42,7 +42,8 @@ class BacklogItem(BaseModel):
 
 
 def transcript_url(app_url: str, conversation_id: str) -> str:
-    return f"{app_url.rstrip('/')}/transcripts?conversation={conversation_id}"
+    """A link that opens the conversation after a staff sign-in (a new tab is a new, signed-out session)."""
+    return f"{app_url.rstrip('/')}/staff?conversation={conversation_id}"
 
 
 def build_backlog(store: Store, brief: Brief, since: dt.datetime, app_url: str) -> list[BacklogItem]:
