@@ -98,18 +98,23 @@ def test_weekly_review_and_dashboard_count_the_conversations(conversations):
 def test_experiments_page_compares_two_variants_side_by_side(workspace, tmp_path, monkeypatch):
     """A project with production and one evaluated variant that escalates a question production answers."""
     project = tmp_path / "project"
-    shutil.copytree(REPO / "evals" / "results", project / "evals" / "results", ignore=shutil.ignore_patterns("variants"))
+    (project / "evals").mkdir(parents=True)
     shutil.copy(REPO / "evals" / "experiments.jsonl", project / "evals" / "experiments.jsonl")
     params = (REPO / "params.yaml").read_text() + "\nexperiment:\n  variants:\n    cautious: {retrieval: {mode: dense}}\n"
     (project / "params.yaml").write_text(params)
-    variant = project / "evals" / "results" / "variants" / "cautious"
-    variant.mkdir(parents=True)
-    rows = [json.loads(line) for line in (project / "evals" / "results" / "results.jsonl").read_text().splitlines()]
-    rows[0] |= {"outcome": "escalated", "answer": "A person will follow up.", "cited": []}
-    (variant / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    metrics = json.loads((project / "evals" / "results" / "metrics.json").read_text())
-    metrics["outcome"]["accuracy"] = round(metrics["outcome"]["accuracy"] - 0.01, 4)
-    (variant / "metrics.json").write_text(json.dumps(metrics))
+    rows = [{"id": f"q{n}", "question": f"Question {n}?", "reference_answer": f"Reference {n}.",
+             "sources": [f"faq-{n}"], "answerable": True, "outcome": "answered", "answer": f"1. Do step {n}.",
+             "cited": [f"faq-{n}"], "retrieved": [f"faq-{n}"], "latency_ms": 50.0, "scores": {}} for n in range(3)]
+    metrics = json.loads((REPO / "evals" / "results" / "metrics.json").read_text())
+    cautious_rows = [rows[0] | {"outcome": "escalated", "answer": "A person will follow up.", "cited": []}, *rows[1:]]
+    cautious_metrics = json.loads(json.dumps(metrics))
+    cautious_metrics["outcome"]["accuracy"] = round(metrics["outcome"]["accuracy"] - 0.01, 4)
+    for folder, variant_rows, variant_metrics in (
+            (project / "evals" / "results", rows, metrics),
+            (project / "evals" / "results" / "variants" / "cautious", cautious_rows, cautious_metrics)):
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in variant_rows))
+        (folder / "metrics.json").write_text(json.dumps(variant_metrics))
     monkeypatch.setenv("SUPPORTGRAPH_PROJECT_DIR", str(project))
     monkeypatch.setenv("SUPPORTGRAPH_BRIEF_PATH", str(REPO / "agents" / "support" / "brief.yaml"))
 
