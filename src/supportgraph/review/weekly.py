@@ -45,7 +45,7 @@ def _week_of_conversations(store: Store, brief: Brief, start: dt.date) -> list[C
     """Conversations that started in the week beginning ``start`` (a conversation counts in one week only)."""
     begin = dt.datetime.combine(start, dt.time(), tzinfo=dt.UTC)
     end = begin + dt.timedelta(days=7)
-    views = list_conversations(store, brief, TranscriptFilter(since=begin, limit=None))
+    views = list_conversations(store, brief, TranscriptFilter(since=begin, until=end, limit=None))
     return [v for v in views if begin <= v.created_at < end]
 
 
