@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from filelock import FileLock
 
@@ -113,3 +114,43 @@ def test_an_open_retriever_sees_what_another_process_indexed(kb_copy, tmp_path, 
     subprocess.run([BIN / "supportgraph", "index", "-q", "--no-chats", "--project", str(REPO)],
                    env=_cli_env(settings.home, kb_copy), check=True, capture_output=True, timeout=300)
     assert retriever.search("solar panels on the office roof", k=1)[0].article.id == "faq-solar"
+
+
+BUILT_WITH_CHROMA_DEFAULTS = """
+import sys, chromadb, numpy as np
+vectors = np.load(sys.argv[2])
+client = chromadb.PersistentClient(path=sys.argv[1], settings=chromadb.config.Settings(anonymized_telemetry=False))
+collection = client.create_collection("recall-check", embedding_function=None, configuration={"hnsw": {"space": "cosine"}})
+for start in range(0, len(vectors), 500):
+    collection.add(ids=[str(i) for i in range(start, start + 500)], embeddings=vectors[start:start + 500].tolist())
+"""
+
+
+@pytest.mark.parametrize("built_by", ["supportgraph", "an older version with Chroma's defaults"])
+def test_dense_search_returns_the_true_nearest_chunks(tmp_path, built_by):
+    """What was indexed can be found: top-10 equals exact search. Random vectors are HNSW's hard case;
+    with Chroma's default search effort it misses a few percent of them at this size."""
+    rng = np.random.default_rng(7)
+    vectors, queries = (_unit_vectors(rng, count) for count in (1500, 40))
+    settings = Settings(project_dir=REPO, home=tmp_path / "home")
+    settings.chroma_dir.mkdir(parents=True)
+    if built_by == "supportgraph":
+        collection = get_collection(open_chroma(settings), "recall-check")
+        for start in range(0, len(vectors), 500):
+            collection.add(ids=[str(i) for i in range(start, start + 500)],
+                           embeddings=vectors[start:start + 500].tolist())
+    else:
+        np.save(tmp_path / "vectors.npy", vectors)
+        subprocess.run([sys.executable, "-c", BUILT_WITH_CHROMA_DEFAULTS, str(settings.chroma_dir),
+                        str(tmp_path / "vectors.npy")], check=True, capture_output=True, timeout=300)
+    collection = get_collection(open_chroma(settings), "recall-check")
+
+    exact = np.argsort(-(queries @ vectors.T), axis=1)[:, :10]
+    found = collection.query(query_embeddings=queries.tolist(), n_results=10)["ids"]
+    missed = sum(len(set(map(str, best)) - set(got)) for best, got in zip(exact, found))
+    assert missed == 0, f"{missed} of {exact.size} true neighbours not returned"
+
+
+def _unit_vectors(rng, count: int) -> np.ndarray:
+    vectors = rng.normal(size=(count, 384)).astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
