@@ -30,78 +30,80 @@ def _ragas():
 
 
 @dataclass(frozen=True)
-class Faithfulness:
-    """Share of the answer's steps, as statements, supported by the retrieved passages."""
+class _RagasJudged:
+    """A RAGAS metric built once with its judge; subclasses say when it applies and what it reads."""
 
     judge: ChatModelJudge
-    contexts: int = 5
-    name: str = f"{GROUP}.faithfulness"
     _metric: object = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_metric", _ragas().Faithfulness(llm=self.judge))
+        object.__setattr__(self, "_metric", self._build(_ragas()))
 
-    @property
-    def max_calls(self) -> int:
-        return 2
+    async def ascore(self, r: EvalRecord) -> float:
+        return (await self._metric.ascore(**self._inputs(r))).value
+
+
+@dataclass(frozen=True)
+class Faithfulness(_RagasJudged):
+    """Share of the answer's steps, as statements, supported by the retrieved passages."""
+
+    contexts: int = 5
+    name: str = f"{GROUP}.faithfulness"
+    max_calls = 2  # statements, then verdicts
+
+    def _build(self, ragas):
+        return ragas.Faithfulness(llm=self.judge)
 
     def applies(self, r: EvalRecord) -> bool:
         return r.outcome == "answered" and bool(r.retrieved_contexts)
 
-    async def ascore(self, r: EvalRecord) -> float:
-        result = await self._metric.ascore(user_input=r.question, response="\n".join(r.steps) or r.answer,
-                                           retrieved_contexts=r.retrieved_contexts[: self.contexts])
-        return result.value
+    def _inputs(self, r: EvalRecord) -> dict:
+        return {"user_input": r.question, "response": "\n".join(r.steps) or r.answer,
+                "retrieved_contexts": r.retrieved_contexts[: self.contexts]}
 
 
 @dataclass(frozen=True)
-class AnswerRelevancy:
+class AnswerRelevancy(_RagasJudged):
     """How well questions generated back from the answer match the customer's question (local embeddings)."""
 
-    judge: ChatModelJudge
     embeddings: LocalRagasEmbeddings
     strictness: int = 3
     name: str = f"{GROUP}.answer_relevancy"
-    _metric: object = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_metric", _ragas().AnswerRelevancy(llm=self.judge, embeddings=self.embeddings,
-                                                                     strictness=self.strictness))
 
     @property
     def max_calls(self) -> int:
         return self.strictness
 
+    def _build(self, ragas):
+        return ragas.AnswerRelevancy(llm=self.judge, embeddings=self.embeddings, strictness=self.strictness)
+
     def applies(self, r: EvalRecord) -> bool:
         return r.outcome == "answered"
 
-    async def ascore(self, r: EvalRecord) -> float:
-        return (await self._metric.ascore(user_input=r.question, response=r.answer)).value
+    def _inputs(self, r: EvalRecord) -> dict:
+        return {"user_input": r.question, "response": r.answer}
 
 
 @dataclass(frozen=True)
-class ContextPrecision:
+class ContextPrecision(_RagasJudged):
     """Whether the passages useful for the reference answer are ranked first (one judgement per passage)."""
 
-    judge: ChatModelJudge
     contexts: int = 5
     name: str = f"{GROUP}.context_precision"
-    _metric: object = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_metric", _ragas().ContextPrecision(llm=self.judge))
 
     @property
     def max_calls(self) -> int:
         return self.contexts
 
+    def _build(self, ragas):
+        return ragas.ContextPrecision(llm=self.judge)
+
     def applies(self, r: EvalRecord) -> bool:
         return r.answerable and bool(r.reference_answer.strip()) and bool(r.retrieved_contexts)
 
-    async def ascore(self, r: EvalRecord) -> float:
-        result = await self._metric.ascore(user_input=r.question, reference=r.reference_answer,
-                                           retrieved_contexts=r.retrieved_contexts[: self.contexts])
-        return result.value
+    def _inputs(self, r: EvalRecord) -> dict:
+        return {"user_input": r.question, "reference": r.reference_answer,
+                "retrieved_contexts": r.retrieved_contexts[: self.contexts]}
 
 
 def llm_metrics(judge: ChatModelJudge, embeddings: LocalRagasEmbeddings) -> tuple:
