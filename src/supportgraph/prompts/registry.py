@@ -100,6 +100,12 @@ def parse_prompt(text: str, relative_path: str) -> PromptFile:
                           "see prompts/README.md for the fields a prompt file takes.") from None
 
 
+def read_labels(prompts_dir: Path) -> dict[str, dict[str, str]]:
+    """labels.yaml: prompt name -> label (production, staging, ...) -> version."""
+    path = prompts_dir / "labels.yaml"
+    return (yaml.safe_load(path.read_text()) or {}) if path.exists() else {}
+
+
 class PromptRegistry:
     def __init__(self, prompts_dir: Path) -> None:
         self.prompts_dir = prompts_dir
@@ -119,8 +125,7 @@ class PromptRegistry:
         return self.prompts[name]
 
     def labels(self) -> dict[str, dict[str, str]]:
-        path = self.prompts_dir / "labels.yaml"
-        return (yaml.safe_load(path.read_text()) or {}) if path.exists() else {}
+        return read_labels(self.prompts_dir)
 
     def resolve(self, name: str, label: str = "production") -> str:
         """The version a label points at (the node's prompt is resolved by label)."""
