@@ -20,7 +20,7 @@ from ruamel.yaml import YAML
 
 from supportgraph.errors import ConfigError, NotFoundError
 from supportgraph.evals.report import read_rows
-from supportgraph.evals.variants import PRODUCTION, Variant, get_variant, results_dir
+from supportgraph.evals.variants import PRODUCTION, Variant, apply_overrides, get_variant, results_dir
 from supportgraph.prompts.history import prompts_dir_for
 
 LOG = Path("evals/experiments.jsonl")
@@ -159,20 +159,10 @@ def _promote(project_dir: Path, winner: Variant) -> list[str]:
         yaml = YAML()
         data = yaml.load(path.read_text())
         done += [f"params.yaml: retrieval.{key} {old} -> {new}"
-                 for key, old, new in _write(data.setdefault("retrieval", {}), winner.retrieval, "")]
+                 for key, old, new in apply_overrides(data.setdefault("retrieval", {}), winner.retrieval)]
         with path.open("w") as handle:
             yaml.dump(data, handle)
     return done
-
-
-def _write(target, overrides: dict, prefix: str):
-    for key, value in overrides.items():
-        if isinstance(value, dict) and isinstance(target.get(key), dict):
-            yield from _write(target[key], value, f"{prefix}{key}.")
-        else:
-            old = target.get(key)
-            target[key] = value
-            yield f"{prefix}{key}", old, value
 
 
 def _retire(project_dir: Path, names: list[str]) -> None:

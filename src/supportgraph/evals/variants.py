@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from supportgraph.errors import ConfigError, NotFoundError
 from supportgraph.params import RetrievalParams, load_params
+from supportgraph.prompts.registry import read_labels
 
 PRODUCTION = "production"
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,40}$")
@@ -43,7 +44,9 @@ class Variant(BaseModel):
             raise ConfigError(f"Variant '{self.name}' overrides unknown retrieval params: {', '.join(sorted(unknown))}.",
                               f"use some of: {', '.join(RetrievalParams.model_fields)}.")
         try:
-            return RetrievalParams(**_merge(base.model_dump(), self.retrieval))
+            merged = base.model_dump()
+            apply_overrides(merged, self.retrieval)
+            return RetrievalParams(**merged)
         except ValidationError as error:
             raise ConfigError(f"Variant '{self.name}': {str(error).splitlines()[0]} "
                               f"({str(error).splitlines()[1].strip()}).", "fix the value in params.yaml.") from None
@@ -53,11 +56,17 @@ class Variant(BaseModel):
         return ", ".join(parts)
 
 
-def _merge(base: dict, overrides: dict) -> dict:
-    merged = dict(base)
+def apply_overrides(target, overrides: dict, prefix: str = "") -> list[tuple[str, Any, Any]]:
+    """Write ``overrides`` into ``target`` in place (nested mappings key by key); return each
+    (dotted key, old value, new value) written."""
+    written = []
     for key, value in overrides.items():
-        merged[key] = _merge(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
-    return merged
+        if isinstance(value, dict) and isinstance(target.get(key), dict):
+            written += apply_overrides(target[key], value, f"{prefix}{key}.")
+        else:
+            written.append((f"{prefix}{key}", target.get(key), value))
+            target[key] = value
+    return written
 
 
 def load_variants(project_dir: Path) -> dict[str, Variant]:
@@ -92,9 +101,7 @@ def get_variant(project_dir: Path, name: str) -> Variant:
 
 def check_prompt_label(prompts_dir: Path, variant: Variant) -> None:
     """Every prompt must have the variant's label, else the nodes would fail to resolve it."""
-    path = prompts_dir / "labels.yaml"
-    labels = (yaml.safe_load(path.read_text()) or {}) if path.exists() else {}
-    missing = [name for name, tags in labels.items() if variant.prompts not in (tags or {})]
+    missing = [name for name, tags in read_labels(prompts_dir).items() if variant.prompts not in (tags or {})]
     if missing:
         raise ConfigError(f"Variant '{variant.name}' uses prompt label '{variant.prompts}', which "
                           f"{', '.join(missing)} do not have.",
