@@ -62,13 +62,19 @@ def since_datetime(since: str, now: dt.datetime | None = None) -> dt.datetime:
     return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment
 
 
+def _flatten(metrics: dict) -> dict[str, float]:
+    """metrics.json as DVC nests it -> {"group.name": value}."""
+    return {f"{group}.{name}": value for group, values in metrics.items() if isinstance(values, dict)
+            for name, value in values.items()}
+
+
 def _metrics_at(project: Path, rev: str) -> dict[str, float]:
     try:
         raw = subprocess.run(["git", "show", f"{rev}:{METRICS}"], cwd=project, capture_output=True, text=True,
                              check=True).stdout
     except subprocess.CalledProcessError:
         return {}
-    return {f"{group}.{name}": value for group, values in json.loads(raw).items() for name, value in values.items()}
+    return _flatten(json.loads(raw))
 
 
 HISTORY_METRICS = ("retrieval.recall_at_1", "retrieval.recall_at_5", "retrieval.mrr_at_10",
@@ -79,12 +85,9 @@ HISTORY_METRICS = ("retrieval.recall_at_1", "retrieval.recall_at_5", "retrieval.
 def metric_history(project: Path, current: dict) -> list[dict]:
     """One row per committed evaluation (commits that changed metrics.json, oldest first), then the
     current metrics as "current". Deterministic for a given commit, so DVC sees no change after one."""
-    def flat(metrics: dict) -> dict[str, float]:
-        return {f"{g}.{n}": v for g, values in metrics.items() if isinstance(values, dict) for n, v in values.items()}
-
     log = _git(project, "log", "--reverse", "--format=%h %ad", "--date=short", "--", METRICS).splitlines()
     rows = [(commit, date, _metrics_at(project, commit)) for commit, date in (line.split() for line in log)]
-    now = flat(current)
+    now = _flatten(current)
     if rows and {k: rows[-1][2].get(k) for k in HISTORY_METRICS} == {k: now.get(k) for k in HISTORY_METRICS}:
         rows.pop()  # the last commit evaluated exactly what is current
     rows.append(("current", "", now))
