@@ -15,7 +15,7 @@ from supportgraph.evals.llm_metrics import (
     Faithfulness,
     judge_records,
 )
-from supportgraph.evals.report import judge_summary, read_rows, write_scores
+from supportgraph.evals.report import judge_summary, read_rows, read_scores, write_scores
 from tests.unit.test_eval_metrics import record
 
 pytestmark = pytest.mark.unit
@@ -90,7 +90,7 @@ def test_without_a_chat_model_the_llm_metrics_are_skipped_and_the_report_says_ho
     metrics, per_case, errors = score(records, hash_embedder, {"a": "Open Billing."})
     assert "answer_llm" not in metrics and not errors
     write_scores(tmp_path, metrics, records, per_case, errors)
-    (line,) = judge_summary(metrics, read_rows(tmp_path))
+    (line,) = judge_summary(metrics, read_scores(tmp_path)[3])
     assert "skipped" in line and "SUPPORTGRAPH_CHAT_MODEL" in line
 
 
@@ -105,5 +105,5 @@ def test_with_a_judge_the_scores_errors_and_counts_reach_metrics_and_results(tmp
     row = read_rows(tmp_path)[0]
     assert row["scores"]["answer_llm.faithfulness"] == 0.5
     assert set(row["judge_errors"]) == {"answer_llm.answer_relevancy", "answer_llm.context_precision"}
-    summary = judge_summary(metrics, [row])
+    summary = judge_summary(metrics, read_scores(tmp_path)[3])
     assert "faithfulness 1 judged, 0 failed" in summary[0] and "unparsable 2" in summary[1]

@@ -100,7 +100,6 @@ def evaluate(ctx: typer.Context,
     from supportgraph.evals.report import (
         check_gate,
         judge_summary,
-        read_rows,
         render_report,
         write_scores,
     )
@@ -114,7 +113,7 @@ def evaluate(ctx: typer.Context,
     failures = check_gate(metrics, load_brief(settings.brief_path).success_metric.thresholds)
     (out / "report.md").write_text(render_report(metrics, records, per_case, failures,
                                                  {"dataset": dataset, "kb_version": info["kb_version"]},
-                                                 judge_lines=judge_summary(metrics, read_rows(out))))
+                                                 judge_lines=judge_summary(metrics, judge_errors)))
     _show(metrics, failures)
     console.print(f"Wrote {out}/metrics.json, results.jsonl, per_category.csv, report.md")
     if gate:
@@ -174,17 +173,16 @@ def report_stage(out: OutOption = Path("evals/results"),
     from supportgraph.evals.report import (
         check_gate,
         judge_summary,
-        read_rows,
         read_scores,
         render_report,
         write_history,
     )
 
     settings = settings_for(project)
-    metrics, records, per_case = read_scores(out)
+    metrics, records, per_case, judge_errors = read_scores(out)
     failures = check_gate(metrics, load_brief(settings.brief_path).success_metric.thresholds)
     (out / "report.md").write_text(render_report(metrics, records, per_case, failures, {},
-                                                 judge_lines=judge_summary(metrics, read_rows(out))))
+                                                 judge_lines=judge_summary(metrics, judge_errors)))
     write_history(out / "history.csv", metric_history(settings.project_dir, metrics))
     _show(metrics, failures)
     if gate:

@@ -62,14 +62,15 @@ def write_scores(out: Path, metrics: dict, records: list[EvalRecord], per_case: 
     _per_category(out / "per_category.csv", records, per_case)
 
 
-def read_scores(out: Path) -> tuple[dict, list[EvalRecord], dict[str, dict[str, float]]]:
+EXTRA = ("scores", "judge_errors")  # what results.jsonl adds to each EvalRecord
+
+
+def read_scores(out: Path) -> tuple[dict, list[EvalRecord], dict[str, dict[str, float]], dict[str, dict[str, str]]]:
+    """What write_scores wrote: metrics, records, per-case scores and per-case judge errors."""
     metrics = json.loads((out / "metrics.json").read_text())
     rows = read_rows(out)
     return metrics, [EvalRecord(**{k: v for k, v in r.items() if k not in EXTRA}) for r in rows], \
-        {r["id"]: r["scores"] for r in rows}
-
-
-EXTRA = ("scores", "judge_errors")
+        {r["id"]: r["scores"] for r in rows}, {r["id"]: r["judge_errors"] for r in rows if "judge_errors" in r}
 
 
 def read_rows(out: Path) -> list[dict]:
@@ -77,7 +78,7 @@ def read_rows(out: Path) -> list[dict]:
     return [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines() if line.strip()]
 
 
-def judge_summary(metrics: dict, rows: list[dict]) -> list[str]:
+def judge_summary(metrics: dict, judge_errors: dict[str, dict[str, str]]) -> list[str]:
     """Report lines on the LLM-judged metrics: why they are missing, or how many were judged and what failed."""
     judged = metrics.get("answer_llm")
     if not judged:
@@ -88,8 +89,8 @@ def judge_summary(metrics: dict, rows: list[dict]) -> list[str]:
     lines = ["LLM-judged RAGAS metrics: " + "; ".join(
         f"{name} {judged[f'{name}_judged']} judged, {judged[f'{name}_failed']} failed" for name in names) + "."]
     kinds: dict[str, int] = defaultdict(int)
-    for row in rows:
-        for error in row.get("judge_errors", {}).values():
+    for errors in judge_errors.values():
+        for error in errors.values():
             kinds[error.split(":", 1)[0]] += 1
     if kinds:
         lines.append("Judge failures by kind (per question in results.jsonl, `judge_errors`): "
