@@ -9,7 +9,7 @@ from support_ui import current_settings, show_error, staff_role
 
 from supportgraph.errors import SupportGraphError
 from supportgraph.evals.experiments import compare, load_log
-from supportgraph.evals.variants import PRODUCTION, load_variants, results_dir
+from supportgraph.evals.variants import PRODUCTION, is_evaluated, load_variants
 from supportgraph.store.staff import can_open
 
 if not can_open(staff_role(), "staff"):
@@ -23,7 +23,7 @@ st.title("Experiments")
 
 def evaluated() -> list[str]:
     names = [PRODUCTION, *load_variants(project)]
-    return [n for n in names if (results_dir(project, n) / "metrics.json").exists()]
+    return [n for n in names if is_evaluated(project, n)]
 
 
 def side_by_side(comparison, limit: int) -> None:
@@ -50,8 +50,8 @@ except SupportGraphError as error:
     show_error(error)
     st.stop()
 if len(names) < 2:
-    st.info("Only production has results. Declare a variant under `experiment.variants` in params.yaml "
-            "(a prompt label and/or retrieval overrides) and run `dvc repro` to evaluate it.")
+    st.info(f"Evaluated so far: {', '.join(names) or 'nothing'}. Declare a variant under `experiment.variants` in "
+            "params.yaml (a prompt label and/or retrieval overrides) and run `dvc repro` to evaluate it.")
 else:
     left, right = st.columns(2)
     a = left.selectbox("Variant A", names, index=0, key="exp_a")

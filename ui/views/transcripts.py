@@ -83,7 +83,7 @@ def show_turn(turn: TurnView) -> None:
             title = article.title if article else hit["id"]
             with st.expander(f"{title} · {hit['score']:.2f}{' · cited' if hit['id'] in cited else ''}",
                              icon=":material/bookmark:" if hit["id"] in cited else None):
-                st.caption(f"`{hit['id']}`{' · cited' if hit['id'] in cited else ''}")
+                st.caption(f"`{hit['id']}`")
                 st.markdown(article.body[:1500] if article else "No longer in the knowledge base.")
         if not turn.retrieved:
             st.caption("Nothing retrieved for this turn.")

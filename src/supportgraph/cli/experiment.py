@@ -28,14 +28,13 @@ def list_variants(project: ProjectOption = None) -> None:
     from supportgraph.evals.variants import (
         PRODUCTION,
         Variant,
+        is_evaluated,
         load_variants,
-        results_dir,
     )
 
     root = settings_for(project).project_dir
     for variant in [Variant(), *load_variants(root).values()]:
-        done = (results_dir(root, variant.name) / "metrics.json").exists()
-        state = "[green]evaluated[/]" if done else "[yellow]not evaluated: dvc repro[/]"
+        state = "[green]evaluated[/]" if is_evaluated(root, variant.name) else "[yellow]not evaluated: dvc repro[/]"
         console.print(f"[bold]{variant.name}[/] ({variant.describe()}) {state}"
                       + (" [dim]served[/]" if variant.name == PRODUCTION else ""))
     for record in load_log(root):
@@ -48,13 +47,13 @@ def list_variants(project: ProjectOption = None) -> None:
 def compare_command(a: NameArgument, b: NameArgument, project: ProjectOption = None) -> None:
     """Accuracy, retrieval, answer quality and latency of A and B, and the questions they answered
     differently side by side (evals/results/experiment.md)."""
-    from supportgraph.evals.experiments import COMPARISON, compare, render_comparison
+    from supportgraph.evals.experiments import COMPARISON, compare, format_value, render_comparison
 
     root = settings_for(project).project_dir
     comparison = compare(root, a, b)
     table = Table("metric", a, b, "better", title=f"{a} vs {b} ({len(comparison.a.rows)} questions)")
     for name, x, y, better in comparison.table():
-        table.add_row(name, "–" if x is None else f"{x:g}", "–" if y is None else f"{y:g}",
+        table.add_row(name, format_value(x), format_value(y),
                       f"[bold]{better}[/]" if better not in ("", "=") else better)
     console.print(table)
     out = root / COMPARISON

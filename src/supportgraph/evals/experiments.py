@@ -20,7 +20,14 @@ from ruamel.yaml import YAML
 
 from supportgraph.errors import ConfigError, NotFoundError
 from supportgraph.evals.report import read_rows
-from supportgraph.evals.variants import PRODUCTION, Variant, apply_overrides, get_variant, results_dir
+from supportgraph.evals.variants import (
+    PRODUCTION,
+    Variant,
+    apply_overrides,
+    get_variant,
+    is_evaluated,
+    results_dir,
+)
 from supportgraph.prompts.history import prompts_dir_for
 
 LOG = Path("evals/experiments.jsonl")
@@ -92,7 +99,7 @@ class Comparison:
 def load_side(project_dir: Path, name: str) -> Side:
     variant = get_variant(project_dir, name)
     folder = results_dir(project_dir, name)
-    if not (folder / "metrics.json").exists() or not (folder / "results.jsonl").exists():
+    if not is_evaluated(project_dir, name):
         raise NotFoundError(f"'{name}' has not been evaluated yet ({folder.relative_to(project_dir)} has no "
                             "metrics.json and results.jsonl).", "run `dvc repro` (it evaluates every variant).")
     return Side(variant, json.loads((folder / "metrics.json").read_text()),
@@ -114,7 +121,7 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", "<br>")
 
 
-def _value(value: float | None) -> str:
+def format_value(value: float | None) -> str:
     return "–" if value is None else f"{value:g}"
 
 
@@ -122,7 +129,7 @@ def render_comparison(c: Comparison, limit: int = 40) -> str:
     a, b = c.a.variant.name, c.b.variant.name
     lines = [f"# Experiment: {a} vs {b}", "", f"- {a}: {c.a.variant.describe()}", f"- {b}: {c.b.variant.describe()}",
              f"- questions: {len(c.a.rows)}", "", f"| metric | {a} | {b} | better |", "|---|---|---|---|"]
-    lines += [f"| {name} | {_value(x)} | {_value(y)} | {better} |" for name, x, y, better in c.table()]
+    lines += [f"| {name} | {format_value(x)} | {format_value(y)} | {better} |" for name, x, y, better in c.table()]
     ids = c.differing()
     lines += ["", f"## Side by side: {len(ids)} questions answered differently"
               + (f" (first {limit} shown)" if len(ids) > limit else ""), ""]
@@ -211,7 +218,7 @@ def append_log(project_dir: Path, record: ExperimentRecord, c: Comparison) -> No
              f"- evaluated at: {record.commit or 'uncommitted'}, {record.questions} questions",
              f"- promoted: {'; '.join(record.promoted) or 'nothing (the winner already serves)'}",
              f"- learning: {record.learning}", "", f"| metric | {w} | {lo} |", "|---|---|---|"]
-    lines += [f"| {name} | {_value(x)} | {_value(y)} |" for name, x, y, _ in c.table()]
+    lines += [f"| {name} | {format_value(x)} | {format_value(y)} |" for name, x, y, _ in c.table()]
     with human.open("a", encoding="utf-8") as handle:
         handle.write("\n".join(lines) + "\n")
 

@@ -115,3 +115,9 @@ def variant_params(project_dir: Path, variant: Variant) -> RetrievalParams:
 def results_dir(project_dir: Path, name: str) -> Path:
     """Where a variant's answers, results and metrics live: evals/results for production."""
     return project_dir / RESULTS if name == PRODUCTION else project_dir / RESULTS / "variants" / name
+
+
+def is_evaluated(project_dir: Path, name: str) -> bool:
+    """Whether the variant has the metrics and per-question results a comparison reads."""
+    folder = results_dir(project_dir, name)
+    return (folder / "metrics.json").exists() and (folder / "results.jsonl").exists()
