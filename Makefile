@@ -13,18 +13,39 @@ export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export RAGAS_DO_NOT_TRACK := true
 
-.PHONY: install index run test browser postgres bench repro clean
+# llama-cpp-python (the local LLM server of the LLM-path tests) is built from source, portable:
+# llama.cpp's default native tuning compiles in instructions (AVX-512, AMX) that a virtual
+# machine may advertise but not execute, and the server then dies with SIGILL. pip's wheel
+# cache would hand back an old native wheel whatever CMAKE_ARGS says, so it is not used here.
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+LLAMA_STAMP := $(VENV)/.llama-portable
+
+.PHONY: install index run test llm-check browser postgres bench repro clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	@# torch first, pinned: an open range would pull a multi-GB CUDA build.
 	$(BIN)/python -m pip install -q torch==2.13.0
-	@# local-llm builds llama-cpp-python from source (a few minutes, once): the LLM-path integration test serves a real GGUF.
-	$(BIN)/python -m pip install -q -c constraints.txt -e '.[test,local-llm]'
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[test]'
+	@rm -f $(LLAMA_STAMP)
 	@touch $@
 
-install: $(STAMP)
+# Built once (a few minutes on 2 cores); rebuilt when the installed build is not portable.
+$(LLAMA_STAMP): $(STAMP)
+	@$(BIN)/python -m tests.llama check-build 2>/dev/null || { \
+		echo "Building llama-cpp-python portable ($(LLAMA_CMAKE_ARGS)), a few minutes..."; \
+		CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip install -q --no-cache-dir --force-reinstall \
+			--no-deps -c constraints.txt llama-cpp-python; }
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[test,local-llm]'
+	$(BIN)/python -m tests.llama check-build
+	@touch $@
+
+install: $(STAMP) $(LLAMA_STAMP)
+
+# One short completion from the local llama.cpp server: says what is wrong, and the fix, before any test runs.
+llm-check: install
+	$(BIN)/python -m tests.llama smoke
 
 index: install
 	$(BIN)/supportgraph index
@@ -45,8 +66,8 @@ postgres:
 		{ apt-get update -qq && apt-get install -y -qq --no-install-recommends postgresql >/dev/null; }
 
 # Here a missing PostgreSQL fails the PostgreSQL tests instead of skipping them.
-test: install browser postgres
-	SUPPORTGRAPH_REQUIRE_POSTGRES=1 $(BIN)/pytest
+test: install browser postgres llm-check
+	SUPPORTGRAPH_REQUIRE_POSTGRES=1 SUPPORTGRAPH_REQUIRE_BROWSER=1 $(BIN)/pytest
 
 # Retrieval benchmark (figures for docs/benchmarks.md); not a test.
 bench: install

@@ -22,6 +22,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def describe_exit(code: int) -> str:
+    """``exit 1``, or ``exit -4 (SIGILL)`` for a process killed by a signal."""
+    return f"exit {code} ({signal.Signals(-code).name})" if code < 0 else f"exit {code}"
+
+
 @contextlib.contextmanager
 def running(command: list, ready_url: str, timeout: float = 180, **popen) -> Iterator[subprocess.Popen]:
     """Run ``command`` in its own process group until ``ready_url`` answers; kill the group on exit."""
@@ -32,7 +37,8 @@ def running(command: list, ready_url: str, timeout: float = 180, **popen) -> Ite
         deadline = time.monotonic() + timeout
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"{command[0]} exited with {process.returncode} before answering {ready_url}")
+                raise RuntimeError(f"{Path(str(command[0])).name} {describe_exit(process.returncode)} "
+                                   f"before answering {ready_url}")
             try:
                 urllib.request.urlopen(ready_url, timeout=2)
                 break

@@ -7,6 +7,7 @@ the defaults below. Nothing reads a ``.env`` file unasked.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -27,6 +28,7 @@ class Settings(BaseSettings):
     chat_model: str | None = Field(default=None, description="A LangChain chat-model spec (openai:gpt-4o-mini, ollama:llama3.2), or the model name at chat_base_url. Unset: the deterministic twins answer.")
     chat_base_url: str | None = Field(default=None, description="An OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1.")
     chat_api_key_env: str = Field(default="OPENAI_API_KEY", description="Environment variable holding the API key (none needed for a local server).")
+    chat_json_mode: Literal["text", "json_object", "json_schema"] = Field(default="text", description="How prompts with an output schema ask for JSON: text (an instruction in the prompt), json_object (llama.cpp / llama-cpp-python constrain decoding to the schema), json_schema (OpenAI structured outputs, vLLM).")
     llm_timeout_s: float = Field(default=20.0, gt=0)
     llm_retries: int = Field(default=1, ge=0)
     app_url: str = Field(default="http://localhost:8501", description="Where the Streamlit app is served; backlog evidence links point there.")

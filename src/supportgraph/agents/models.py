@@ -14,6 +14,7 @@ import os
 import re
 import time
 from dataclasses import asdict, dataclass, field
+from typing import Literal
 
 import jsonschema
 from langchain_core.language_models import BaseChatModel
@@ -78,7 +79,47 @@ def parse_json_object(text: str) -> dict | None:
     return None
 
 
-def call_prompt(model: BaseChatModel, node: str, prompt: PromptFile, values: dict) -> LLMCall:
+# The prompt-file model settings passed on each call; anything else in `model:` is documentation.
+CALL_SETTINGS = ("temperature", "top_p", "max_tokens")
+JsonMode = Literal["text", "json_object", "json_schema"]
+
+
+def _compatible_server(model: BaseChatModel) -> bool:
+    """An OpenAI-compatible server at a custom base URL (llama.cpp, vLLM, ...), not OpenAI itself."""
+    return bool(getattr(model, "openai_api_base", None))
+
+
+def call_options(model: BaseChatModel, settings: dict, schema: dict | None = None, name: str = "output",
+                 json_mode: JsonMode = "text") -> dict:
+    """Model settings (temperature, max_tokens, ...) and, when asked, an output schema as
+    ``model.invoke`` options, in the form this model's API takes them.
+
+    langchain-openai sends ``max_tokens`` as ``max_completion_tokens``, which llama.cpp's and
+    other OpenAI-compatible servers ignore: for a custom base URL it goes in the request body as
+    ``max_tokens`` instead. Without the cap a chatty model generates until its context is full,
+    long after the client has given up on it.
+
+    ``json_mode`` constrains decoding to ``schema`` where the server can: ``json_object`` is
+    llama.cpp's form (``{"type": "json_object", "schema": ...}``), ``json_schema`` OpenAI's
+    structured outputs (also vLLM and llama.cpp's own server).
+    """
+    options: dict = {key: settings[key] for key in CALL_SETTINGS if key in settings}
+    body: dict = {}
+    if "max_tokens" in options and _compatible_server(model):
+        body["max_tokens"] = int(options.pop("max_tokens"))
+    if schema and json_mode == "json_object":
+        body["response_format"] = {"type": "json_object", "schema": schema}
+    elif schema and json_mode == "json_schema":
+        body["response_format"] = {"type": "json_schema", "json_schema": {"name": name, "schema": schema}}
+    if body and _compatible_server(model):
+        options["extra_body"] = body
+    elif "response_format" in body:
+        options["response_format"] = body["response_format"]
+    return options
+
+
+def call_prompt(model: BaseChatModel, node: str, prompt: PromptFile, values: dict,
+                json_mode: JsonMode = "text") -> LLMCall:
     messages: list[BaseMessage] = [_ROLES[m["role"]](content=m["content"]) for m in prompt.render(**values)]
     if prompt.output_schema:
         messages[0] = SystemMessage(content=messages[0].content + "\nReply with only a JSON object matching: "
@@ -86,7 +127,8 @@ def call_prompt(model: BaseChatModel, node: str, prompt: PromptFile, values: dic
     started = time.perf_counter()
     call = LLMCall(node=node, prompt=prompt.identity, status="ok", latency_ms=0.0)
     try:
-        reply = model.invoke(messages)
+        options = call_options(model, prompt.model, prompt.output_schema, prompt.name.replace(".", "_"), json_mode)
+        reply = model.invoke(messages, **options)
     except Exception as error:  # noqa: BLE001 - any provider failure becomes a fallback, with its reason
         call.latency_ms = round((time.perf_counter() - started) * 1000, 1)
         timed_out = "timeout" in type(error).__name__.lower() or "timed out" in str(error).lower()

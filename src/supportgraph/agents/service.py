@@ -150,7 +150,7 @@ class SupportAgent:
     def _run_graph(self, prepared, thread_id: str) -> tuple[dict, list[dict]]:
         """Run one turn; return the final state and how long each step took (the trace's per-node latency)."""
         context = AgentContext(brief=self._brief, retriever=self.retriever, model=self.model, prompts=self.prompts,
-                               prompt_label=self.prompt_label)
+                               prompt_label=self.prompt_label, json_mode=self.settings.chat_json_mode)
         state: dict = {}
         node_ms: list[dict] = []
         last = time.perf_counter()

@@ -57,3 +57,4 @@ class AgentContext:
     model: BaseChatModel | None = None        # None: every step uses its deterministic twin
     prompts: PromptRegistry | None = None
     prompt_label: str = "production"
+    json_mode: str = "text"                   # Settings.chat_json_mode: how prompts ask for JSON

@@ -15,10 +15,12 @@ from pydantic import Field
 
 class ReplayChatModel(BaseChatModel):
     """Answers with the queued replies in order (an Exception instance is raised instead),
-    and keeps every list of messages it was sent in ``received``."""
+    and keeps every list of messages it was sent in ``received`` and its call options
+    (temperature, max_tokens, ...) in ``options``."""
 
     replies: list[Any] = Field(default_factory=list)
     received: list[list[BaseMessage]] = Field(default_factory=list)
+    options: list[dict[str, Any]] = Field(default_factory=list)  # the call options of each call
 
     @property
     def _llm_type(self) -> str:
@@ -31,6 +33,7 @@ class ReplayChatModel(BaseChatModel):
     def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
                   run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
         self.received.append(list(messages))
+        self.options.append(dict(kwargs))
         if not self.replies:
             raise RuntimeError("ReplayChatModel has no reply queued")
         reply = self.replies.pop(0)

@@ -19,12 +19,11 @@ from typing import Any, TypeVar
 import numpy as np
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage
-from langchain_core.runnables import Runnable
 from pydantic import BaseModel, ValidationError
 from ragas.embeddings.base import BaseRagasEmbedding
 from ragas.llms.base import InstructorBaseRagasLLM
 
-from supportgraph.agents.models import build_chat_model, parse_json_object
+from supportgraph.agents.models import JsonMode, build_chat_model, call_options, parse_json_object
 from supportgraph.config import Settings
 from supportgraph.knowledge.embedding import Embedder
 
@@ -62,13 +61,24 @@ def _provider_error(error: Exception) -> JudgeError:
     return JudgeError("timeout" if timed_out else "error", f"{type(error).__name__}: {error}"[:300])
 
 
-class ChatModelJudge(InstructorBaseRagasLLM):
-    """A LangChain chat model answering RAGAS' prompts with its output models."""
+JUDGE_MAX_TOKENS = 512  # RAGAS' longest outputs (statement lists) fit; a rambling judge is cut off
 
-    def __init__(self, model: BaseChatModel | Runnable, name: str = "") -> None:
-        self.model = model  # a chat model, or one with call options bound (``model.bind(...)``)
+
+class ChatModelJudge(InstructorBaseRagasLLM):
+    """A LangChain chat model answering RAGAS' prompts with its output models: deterministic,
+    length-capped calls, decoding constrained to the output model's schema when ``json_mode``
+    says the server can (Settings.chat_json_mode)."""
+
+    def __init__(self, model: BaseChatModel, name: str = "", max_tokens: int = JUDGE_MAX_TOKENS,
+                 json_mode: JsonMode = "text") -> None:
+        self.model = model
         self.name = name or getattr(model, "model_name", None) or type(model).__name__
+        self.max_tokens, self.json_mode = max_tokens, json_mode
         self.calls = 0
+
+    def _options(self, response_model: type[BaseModel]) -> dict:
+        return call_options(self.model, {"temperature": 0.0, "max_tokens": self.max_tokens},
+                            response_model.model_json_schema(), response_model.__name__, self.json_mode)
 
     def _parse(self, content: Any, response_model: type[T]) -> T:
         text = content if isinstance(content, str) else json.dumps(content)
@@ -83,7 +93,7 @@ class ChatModelJudge(InstructorBaseRagasLLM):
     def generate(self, prompt: str, response_model: type[T]) -> T:
         self.calls += 1
         try:
-            reply = self.model.invoke([HumanMessage(content=prompt)])
+            reply = self.model.invoke([HumanMessage(content=prompt)], **self._options(response_model))
         except Exception as error:  # noqa: BLE001 - a provider failure is this judgement's error, not the run's
             raise _provider_error(error) from None
         return self._parse(reply.content, response_model)
@@ -91,7 +101,7 @@ class ChatModelJudge(InstructorBaseRagasLLM):
     async def agenerate(self, prompt: str, response_model: type[T]) -> T:
         self.calls += 1
         try:
-            reply = await self.model.ainvoke([HumanMessage(content=prompt)])
+            reply = await self.model.ainvoke([HumanMessage(content=prompt)], **self._options(response_model))
         except Exception as error:  # noqa: BLE001
             raise _provider_error(error) from None
         return self._parse(reply.content, response_model)
@@ -100,4 +110,6 @@ class ChatModelJudge(InstructorBaseRagasLLM):
 def build_judge(settings: Settings) -> ChatModelJudge | None:
     """The configured chat model as a RAGAS judge; None when no model is configured."""
     model = build_chat_model(settings)
-    return ChatModelJudge(model, settings.chat_model or "") if model is not None else None
+    if model is None:
+        return None
+    return ChatModelJudge(model, settings.chat_model or "", json_mode=settings.chat_json_mode)
