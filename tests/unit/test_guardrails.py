@@ -29,7 +29,15 @@ def test_ordinary_questions_are_not_injection():
     ("I was charged twice this month", "You were charged twice this month."),
     ("Hi there! how do I export my data?", "You'd like to know how to export your data."),
     ("My invoices are missing. Can you help?", "Your invoices are missing."),
-    ("Why did you charge me twice?", "You wrote: \u201cWhy did you charge me twice?\u201d"),
+    ("Why did you charge me twice?", "You'd like to know why we charged you twice."),
+    ("Can I change the date we get billed?", "You'd like to know whether you can change the date you get billed."),
+    ("What payment methods do you accept?", "You'd like to know what payment methods we accept."),
+    ("Do you integrate with Salesforce?", "You'd like to know whether we integrate with Salesforce."),
+    ("Is there a limit on file uploads?", "You'd like to know whether there is a limit on file uploads."),
+    ("hi?", "You got in touch with us."),
+    ("hello? is anyone there?", "You'd like to know whether anyone is there."),
+    ("?!", "You got in touch with us."),
+    ("You charged my card and I never got an invoice", "We charged your card and you never got an invoice."),
 ])
 def test_summary_is_one_sentence_in_second_person(message, summary):
     assert summarize_issue(message) == summary

@@ -122,6 +122,9 @@ class Review(_Strict):
 class Brief(_Strict):
     name: str
     title: str
+    product: str = Field(default="", description="What customers call the product (questions naming it are on topic).")
+    scope: str = Field(default="your account and our product",
+                       description="What the assistant helps with, as its small-talk and off-topic replies say it.")
     owner: str
     business_goal: str
     success_metric: SuccessMetric

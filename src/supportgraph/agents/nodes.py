@@ -1,7 +1,8 @@
 """The scaffold steps, one LangGraph node each.
 
-Nodes read the typed context (brief, retriever) from ``Runtime[AgentContext]``
-and return partial state updates. Each step here uses its deterministic twin.
+Nodes read the typed context (brief, retriever, intent reader) from ``Runtime[AgentContext]``
+and return partial state updates. Where a turn can go several ways, the node asks the routing
+module and goes where it says (``Command(goto=...)``).
 """
 
 from __future__ import annotations
@@ -9,18 +10,15 @@ from __future__ import annotations
 import re
 
 from langgraph.runtime import Runtime
+from langgraph.types import Command
 
-from supportgraph.agents import llm_steps, twins
+from supportgraph.agents import llm_steps, routing, twins
 from supportgraph.agents.state import TURN_FIELDS, AgentContext, SupportState
 
-RESOLVED = re.compile(r"^\W*(yes|yep|yeah|yup|it (did|worked|works)|that (worked|did it|fixed it|helped)|"
-                      r"(all )?(fixed|solved|sorted|resolved)|works( now)?|perfect|great|thanks?|thank you)\b",
-                      re.IGNORECASE)
-STILL_FAILING = re.compile(r"\b(no|nope|still|didn'?t|did not|doesn'?t|does not|not (fixed|working|work)|"
-                           r"same (problem|issue|error)|no luck|nothing changed)\b", re.IGNORECASE)
 DEVICE_LABELS = {"ios": "iOS", "android": "Android", "windows": "Windows", "mac": "Mac", "web": "Web"}
 RETRIEVE_K = 5
 RELATED_MARGIN = 0.08  # a policy this close (cosine) to the best article is cited beside it
+MAX_QUESTIONS = 2      # questions answered in one reply; more are asked to come one at a time
 
 
 def guard(state: SupportState, runtime: Runtime[AgentContext]) -> dict:
@@ -28,7 +26,8 @@ def guard(state: SupportState, runtime: Runtime[AgentContext]) -> dict:
     update = dict(TURN_FIELDS)
     flags = list(state.get("input_flags", []))
     update["flags"] = flags
-    limit = runtime.context.brief.limits.max_message_chars
+    brief = runtime.context.brief
+    limit = brief.limits.max_message_chars
     if "empty_message" in flags:
         update.update(outcome="clarify", reply="I didn't get a message. What can I help you with today?")
     elif "message_too_long" in flags:
@@ -37,62 +36,88 @@ def guard(state: SupportState, runtime: Runtime[AgentContext]) -> dict:
             "problem in a few sentences? You can leave out logs and long pasted text."))
     elif "prompt_injection" in flags:
         update.update(outcome="refused", flags=flags + ["refused"], reply=(
-            "I can't change how I work or share internal information. I'm happy to help with a question "
-            "about your Kitebase account, billing or apps."))
+            f"I can't change how I work or share internal information. I'm happy to help with a question "
+            f"about {brief.scope}."))
     return update
 
 
-def summarize(state: SupportState, runtime: Runtime[AgentContext]) -> dict:
-    """Decide what the message is doing, learn details from it, and restate the issue in one sentence."""
-    brief = runtime.context.brief
+def summarize(state: SupportState, runtime: Runtime[AgentContext]) -> Command:
+    """Read what the message does, learn details from it, and restate a new issue in one sentence."""
+    context = runtime.context
+    brief = context.brief
     message = state["message"]
     slots = dict(state.get("slots") or {})
     for name, slot in brief.slots.items():
         value = slot.find(message)
         if value:
             slots[name] = value
-    awaiting = state.get("awaiting")
-    update: dict = {"slots": slots}
-    if brief.escalation.wants_human(message):
-        in_progress = state.get("awaiting") and state.get("summary")
-        return update | {"intent": "human", "summary": state["summary"] if in_progress else twins.summarize_issue(message),
-                         "escalation_reason": "You asked to talk to a person."}
+    # After an answer the customer reports how it went, even when the brief asks no confirmation.
+    awaiting = state.get("awaiting") or ("confirm" if state.get("offered") else None)
+    reading = context.intents.read(message, awaiting, state.get("issue", ""), brief.escalation.human_request,
+                                   context.retriever.words, brief.product)
+    intent = reading.intent
     topic = brief.escalation.forbidden_topic(message)
+    update: dict = {"slots": slots, "intent": intent, "questions": [], "small_talk": reading.small_talk}
     if topic:
-        return update | {"intent": "forbidden", "summary": twins.summarize_issue(message),
-                         "escalation_reason": topic.reason, "flags": state["flags"] + [f"topic:{topic.id}"]}
-    if awaiting == "confirm" and RESOLVED.match(message) and not STILL_FAILING.search(message):
-        return update | {"intent": "resolved"}
-    if state.get("offered") and (awaiting == "confirm" or len(message.split()) <= 8) and STILL_FAILING.search(message):
-        return update | {"intent": "retry", "failed_attempts": state.get("failed_attempts", 0) + 1,
-                         "issue": f"{state['issue']} {message}"}
-    if awaiting == "clarify":
-        return update | {"intent": "clarify_answer", "issue": f"{state['issue']} {message}"}
-    calls = list(state.get("llm_calls", []))
-    summary = llm_steps.summary(runtime.context, message, calls) or twins.summarize_issue(message)
-    return update | {"intent": "new_issue", "issue": message, "summary": summary, "llm_calls": calls,
-                     "asked": [], "offered": [], "failed_attempts": 0}
+        update["flags"] = state["flags"] + [f"topic:{topic.id}"]
+    in_progress = bool(state.get("awaiting") and state.get("summary"))
+    if intent == "human" or topic:
+        update["summary"] = state["summary"] if in_progress else twins.summarize_issue(reading.text or message)
+    elif intent == "retry":
+        update.update(failed_attempts=state.get("failed_attempts", 0) + 1, issue=f"{state['issue']} {message}")
+    elif intent == "clarify_answer":
+        update["issue"] = f"{state['issue']} {message}"
+    elif intent in ("new_issue", "off_topic", "resolved_and_new"):
+        questions = reading.questions or [reading.text or message]
+        calls = list(state.get("llm_calls", []))
+        summary = llm_steps.summary(context, questions[0], calls) or twins.summarize_issue(questions[0])
+        update.update(issue=questions[0], questions=questions[:MAX_QUESTIONS], summary=summary, llm_calls=calls,
+                      asked=[], offered=[], failed_attempts=0)
+        if intent == "resolved_and_new":
+            update["flags"] = update.get("flags", state["flags"]) + ["resolved_previous"]
+        if len(questions) > MAX_QUESTIONS:
+            update["flags"] = update.get("flags", state["flags"]) + ["more_questions"]
+    route = routing.after_understanding(intent, topic.reason if topic else None)
+    return Command(goto=route.next, update=update | ({"escalation_reason": route.reason} if route.reason else {}))
 
 
-def retrieve(state: SupportState, runtime: Runtime[AgentContext]) -> dict:
-    """Find the articles for the issue; on a retry, skip the ones already offered."""
+def _hits(retriever, query: str, exclude: list[str]) -> tuple[list[dict], float]:
+    hits = retriever.search(query, k=RETRIEVE_K, exclude=exclude)
+    return ([{"id": h.article.id, "title": h.article.title, "type": h.article.type, "score": round(h.score, 4),
+              "dense": h.dense_score, "requires": h.article.requires, "chats": h.chats,
+              "passages": [p.text for p in h.passages[:3]]} for h in hits], retriever.confidence(hits))
+
+
+def retrieve(state: SupportState, runtime: Runtime[AgentContext]) -> Command:
+    """Find the articles for the issue (and for a second question asked with it); on a retry,
+    skip the ones already offered."""
+    brief = runtime.context.brief
+    retriever = runtime.context.retriever
     query = state["issue"]
     device = (state.get("slots") or {}).get("device")
     if device:
         query = f"{query} ({DEVICE_LABELS.get(device, device)})"
     exclude = state.get("offered", []) if state.get("intent") == "retry" else []
-    retriever = runtime.context.retriever
-    hits = retriever.search(query, k=RETRIEVE_K, exclude=exclude)
-    return {
-        "hits": [{"id": h.article.id, "title": h.article.title, "type": h.article.type, "score": round(h.score, 4),
-                  "dense": h.dense_score, "requires": h.article.requires, "chats": h.chats,
-                  "passages": [p.text for p in h.passages[:3]]} for h in hits],
-        "confidence": retriever.confidence(hits),
-    }
+    hits, confidence = _hits(retriever, query, exclude)
+    also = []
+    for question in (state.get("questions") or [])[1:]:
+        other, other_confidence = _hits(retriever, question, exclude)
+        if other and hits and other[0]["id"] == hits[0]["id"]:
+            continue  # the same article answers both: one answer
+        also.append({"question": question, "hits": other, "confidence": other_confidence})
+    if also and also[0]["confidence"] > confidence and also[0]["hits"]:
+        # Lead with the question we can answer; the other gets its own (honest) line.
+        first = {"question": state["issue"], "hits": hits, "confidence": confidence}
+        hits, confidence, also = also[0]["hits"], also[0]["confidence"], [first] + also[1:]
+    update = {"hits": hits, "confidence": confidence, "also": also}
+    route = routing.after_retrieval({**state, **update}, brief, missing_slot({**state, **update}, brief))
+    return Command(goto=route.next, update=update | ({"escalation_reason": route.reason} if route.reason else {}))
 
 
 def missing_slot(state: SupportState, brief) -> str | None:
     """The first detail the best article needs that the customer hasn't given (asked once at most)."""
+    if not state.get("hits"):
+        return None
     known = state.get("slots") or {}
     return next((s for s in state["hits"][0]["requires"]
                  if s in brief.slots and s not in known and s not in state.get("asked", [])), None)
@@ -108,14 +133,21 @@ def clarify(state: SupportState, runtime: Runtime[AgentContext]) -> dict:
             "reply": f"**Summary:** {state['summary']}\n\n{question}"}
 
 
+def _draft_steps(context: AgentContext, summary: str, article, passages: list[str], slots: dict,
+                 calls: list[dict]) -> list[str]:
+    steps = llm_steps.steps(context, summary, article, passages, calls)
+    return steps if steps is not None else twins.steps_from_article(article, slots, DEVICE_LABELS)
+
+
 def answer(state: SupportState, runtime: Runtime[AgentContext]) -> dict:
-    """Numbered fix steps from the best article, plus a closely related policy."""
+    """Numbered fix steps from the best article, plus a closely related policy; a second
+    question asked with the first gets its own steps, or an honest line when no article has them."""
     retriever = runtime.context.retriever
+    brief = runtime.context.brief
     top = retriever.article(state["hits"][0]["id"])
     calls = list(state.get("llm_calls", []))
-    steps = llm_steps.steps(runtime.context, state["summary"], top, state["hits"][0]["passages"], calls)
-    if steps is None:
-        steps = twins.steps_from_article(top, state.get("slots") or {}, DEVICE_LABELS)
+    slots = state.get("slots") or {}
+    steps = _draft_steps(runtime.context, state["summary"], top, state["hits"][0]["passages"], slots, calls)
     citations = [{"id": top.id, "title": top.title, "type": top.type, "note": ""}]
     for hit in state["hits"][1:]:
         if hit["type"] == "policy" and top.type != "policy" and hit["dense"] >= state["hits"][0]["dense"] - RELATED_MARGIN:
@@ -130,28 +162,46 @@ def answer(state: SupportState, runtime: Runtime[AgentContext]) -> dict:
     grounded_sources = [top.body] + [h["passages"][0] for h in state["hits"][1:] if h["passages"]]
     flags = list(state["flags"])
     kept = [s for s in steps if twins.is_grounded(s, grounded_sources)]
+    offered = state.get("offered", []) + [top.id]
+    also_answers = []
+    for other in state.get("also", []):
+        block = {"summary": twins.summarize_issue(other["question"]), "id": "", "title": "", "steps": []}
+        if other["hits"] and other["confidence"] >= brief.escalation.min_confidence:
+            article = retriever.article(other["hits"][0]["id"])
+            other_steps = _draft_steps(runtime.context, block["summary"], article, other["hits"][0]["passages"],
+                                       slots, calls)
+            block.update(id=article.id, title=article.title,
+                         steps=[s for s in other_steps if twins.is_grounded(s, [article.body])])
+            if block["steps"]:
+                citations.append({"id": article.id, "title": article.title, "type": article.type, "note": ""})
+                offered.append(article.id)
+        also_answers.append(block)
     if len(kept) < len(steps):
         flags.append("ungrounded")
     return {"steps": kept, "intro": twins.intro_sentence(top), "citations": citations, "flags": flags,
-            "llm_calls": calls,
-            "offered": state.get("offered", []) + [top.id], "outcome": "answered"}
+            "llm_calls": calls, "also_answers": also_answers, "offered": offered, "outcome": "answered"}
 
 
-def check(state: SupportState, runtime: Runtime[AgentContext]) -> dict:
+def check(state: SupportState, runtime: Runtime[AgentContext]) -> Command:
     """Output guard: a reply that breaks a guardrail is never shown; it becomes a handoff."""
-    text = "\n".join([state.get("intro", "")] + state.get("steps", []) + [c["note"] for c in state["citations"]])
+    blocks = [b["steps"] for b in state.get("also_answers", [])]
+    text = "\n".join([state.get("intro", "")] + state.get("steps", []) + [s for b in blocks for s in b]
+                     + [c["note"] for c in state["citations"]])
     broken = runtime.context.brief.guardrails.violations(text)
-    if not state.get("steps"):
-        return {"escalation_reason": "The article had no steps I could offer.", "flags": state["flags"] + ["no_steps"]}
-    if broken:
-        return {"escalation_reason": "The drafted answer broke a guardrail.",
-                "flags": state["flags"] + [f"guardrail:{rule}" for rule in broken]}
-    return {}
+    route = routing.after_check(bool(state.get("steps")), broken)
+    update: dict = {}
+    if route.reason:
+        extra = ["no_steps"] if not state.get("steps") else [f"guardrail:{rule}" for rule in broken]
+        update = {"escalation_reason": route.reason, "flags": state["flags"] + extra}
+    return Command(goto=route.next, update=update)
 
 
 def confirm(state: SupportState, runtime: Runtime[AgentContext]) -> dict:
     """Compose the reply and close with the resolution question."""
-    lines = [f"**Summary:** {state['summary']}", ""]
+    lines = []
+    if state.get("intent") == "resolved_and_new":
+        lines += ["Great, I'm glad that's sorted. Now, your other question.", ""]
+    lines += [f"**Summary:** {state['summary']}", ""]
     if state.get("intent") == "retry":
         lines += ["Sorry that didn't fix it. Let's try this instead.", ""]
     if state.get("intro"):
@@ -161,6 +211,15 @@ def confirm(state: SupportState, runtime: Runtime[AgentContext]) -> dict:
     for citation in state["citations"][1:]:
         if citation["type"] == "policy":
             lines += ["", f"Policy to know — *{citation['title']}*: {citation['note']}"]
+    for block in state.get("also_answers", []):
+        lines += ["", f"**You also asked:** {block['summary']}", ""]
+        if block["steps"]:
+            lines.append(f"Here's what to do (from *{block['title']}*):")
+            lines += [f"{number}. {step}" for number, step in enumerate(block["steps"], 1)]
+        else:
+            lines.append("I couldn't find a help article on that. Ask me again in other words, or ask for a person.")
+    if "more_questions" in state["flags"]:
+        lines += ["", "You asked a few more things: send them one at a time and I'll take each in turn."]
     sources = "; ".join(f"{c['title']} [{c['id']}]" for c in state["citations"] if c["type"] != "chat")
     chats = [c["title"] for c in state["citations"] if c["type"] == "chat"]
     if chats:
@@ -172,13 +231,9 @@ def confirm(state: SupportState, runtime: Runtime[AgentContext]) -> dict:
 
 
 def escalate(state: SupportState, runtime: Runtime[AgentContext]) -> dict:
-    """Hand over to a person with a summary they can act on."""
+    """Hand over to a person with a summary they can act on, for the reason routing gave."""
     brief = runtime.context.brief
-    reason = state.get("escalation_reason") or "I couldn't find a help article that covers this."
-    if state.get("intent") == "retry" and state.get("failed_attempts", 0) >= brief.escalation.max_failed_attempts:
-        reason = "The suggested fixes did not resolve the issue."
-    elif not state.get("escalation_reason") and state.get("intent") not in ("human", "forbidden"):
-        reason = "I couldn't find a help article that covers this with enough confidence."
+    reason = state["escalation_reason"]
     details = ", ".join(f"{k}={v}" for k, v in (state.get("slots") or {}).items()) or "none"
     tried = ", ".join(state.get("offered", [])) or "none"
     handoff = (f"Issue: {state.get('summary', '')} Reason: {reason} Details: {details}. "
@@ -188,11 +243,33 @@ def escalate(state: SupportState, runtime: Runtime[AgentContext]) -> dict:
                                                     "tried": tried, "details": details}, calls)
     if note:  # the model's note leads; the structured facts stay for the human
         handoff = f"{note}\n\n{handoff}"
-    reply = f"**Summary:** {state.get('summary', '')}\n\n{reason} {' '.join(brief.escalation.message.split())}"
+    opening = "Great, I'm glad that's sorted. " if state.get("intent") == "resolved_and_new" else ""
+    reply = (f"{opening}**Summary:** {state.get('summary', '')}\n\n{reason} "
+             f"{' '.join(brief.escalation.message.split())}")
     return {"outcome": "escalated", "awaiting": None, "handoff": handoff, "reply": reply, "llm_calls": calls,
-            "escalation_reason": reason, "flags": state["flags"] + ["escalated"]}
+            "flags": state["flags"] + ["escalated"]}
+
+
+def chat(state: SupportState, runtime: Runtime[AgentContext]) -> dict:
+    """A short, polite reply to small talk or an off-topic message: no handoff, one question."""
+    brief = runtime.context.brief
+    name = f"the {brief.product} support assistant" if brief.product else "the support assistant"
+    kind = state.get("small_talk", "")
+    awaiting = state.get("awaiting")
+    if state.get("intent") == "off_topic":
+        reply, flag = (f"That's outside what I can help with here. I'm {name}: I can answer questions about "
+                       f"{brief.scope}. What can I help you with?"), "off_topic"
+    elif kind == "later" and awaiting == "confirm":
+        reply, flag = "No problem, take your time. Did it work? Just tell me here when you've tried it.", "small_talk"
+    elif kind == "greeting":
+        reply, flag = f"Hi! I'm {name}: I can help with {brief.scope}. What can I help you with?", "small_talk"
+    else:
+        reply, flag = "You're welcome. Is there anything else I can help with?", "small_talk"
+    return {"outcome": "clarify", "reply": reply, "flags": state["flags"] + [flag],
+            "awaiting": awaiting if awaiting == "confirm" else None}
 
 
 def close(state: SupportState, runtime: Runtime[AgentContext]) -> dict:
     return {"outcome": "resolved", "awaiting": None, "offered": [], "failed_attempts": 0,
             "reply": "Great, I'm glad that's sorted. Is there anything else I can help with?"}
+

@@ -17,6 +17,7 @@ from supportgraph import privacy
 from supportgraph.agents.brief import Brief, load_brief
 from supportgraph.agents.graph import build_graph
 from supportgraph.agents.guardrails import prepare_message
+from supportgraph.agents.intent import IntentClassifier
 from supportgraph.agents.models import build_chat_model
 from supportgraph.agents.state import AgentContext
 from supportgraph.config import Settings
@@ -72,6 +73,7 @@ class SupportAgent:
         self.prompts: PromptRegistry | None = None
         self.embedder = embedder or SentenceTransformerEmbedder(self.settings.embedding_model)
         self.retriever = retriever or Retriever(self.settings, self.embedder)
+        self.intents = IntentClassifier(self.embedder)  # reads what each message does, with the same model
         self._store = store
         self._brief = brief
         self._checkpointer = checkpointer
@@ -90,7 +92,8 @@ class SupportAgent:
         self._checkpointer = self._checkpointer or open_checkpointer(self.settings)
         prompts_dir = prompts_dir_for(self.settings.project_dir)
         self.prompts = PromptRegistry(prompts_dir) if prompts_dir.is_dir() else None
-        self._graph = build_graph(self._brief, self._checkpointer)
+        self.intents.warm_up()
+        self._graph = build_graph(self._checkpointer)
 
     def close(self) -> None:
         """Release the memory and database connections (the index stays shared)."""
@@ -149,7 +152,8 @@ class SupportAgent:
 
     def _run_graph(self, prepared, thread_id: str) -> tuple[dict, list[dict]]:
         """Run one turn; return the final state and how long each step took (the trace's per-node latency)."""
-        context = AgentContext(brief=self._brief, retriever=self.retriever, model=self.model, prompts=self.prompts,
+        context = AgentContext(brief=self._brief, retriever=self.retriever, intents=self.intents, model=self.model,
+                               prompts=self.prompts,
                                prompt_label=self.prompt_label, json_mode=self.settings.chat_json_mode)
         state: dict = {}
         node_ms: list[dict] = []

@@ -8,6 +8,7 @@ from typing import Literal, TypedDict
 from langchain_core.language_models import BaseChatModel
 
 from supportgraph.agents.brief import Brief
+from supportgraph.agents.intent import IntentClassifier
 from supportgraph.knowledge.retrieval import Retriever
 from supportgraph.prompts.registry import PromptRegistry
 
@@ -27,9 +28,13 @@ class SupportState(TypedDict, total=False):
     # Set fresh every turn.
     message: str
     input_flags: list[str]
-    intent: str                # new_issue | clarify_answer | retry | resolved | human | forbidden
+    intent: str                # agents/intent.py Intent: new_issue | clarify_answer | retry | resolved | ...
+    questions: list[str]       # what this turn answers, the main question first
+    small_talk: str            # greeting | thanks | ack | later, when the message is small talk
     hits: list[dict]           # retrieved articles: id, title, type, score, passages
     confidence: float
+    also: list[dict]           # a second question asked with the first: question, hits, confidence
+    also_answers: list[dict]   # its answer: summary, id, title, steps (none: no article had them)
     steps: list[str]
     intro: str
     citations: list[dict]      # id, title, type, note
@@ -43,8 +48,9 @@ class SupportState(TypedDict, total=False):
 
 # Fields reset at the start of every turn so nothing leaks from the previous one.
 TURN_FIELDS: dict = {
-    "hits": [], "confidence": 0.0, "steps": [], "intro": "", "citations": [],
-    "escalation_reason": "", "handoff": None, "reply": "", "flags": [], "intent": "", "llm_calls": [],
+    "hits": [], "confidence": 0.0, "steps": [], "intro": "", "citations": [], "questions": [], "small_talk": "",
+    "also": [], "also_answers": [], "escalation_reason": "", "handoff": None, "reply": "", "flags": [], "intent": "",
+    "llm_calls": [],
 }
 
 
@@ -54,6 +60,7 @@ class AgentContext:
 
     brief: Brief
     retriever: Retriever
+    intents: IntentClassifier
     model: BaseChatModel | None = None        # None: every step uses its deterministic twin
     prompts: PromptRegistry | None = None
     prompt_label: str = "production"

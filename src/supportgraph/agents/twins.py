@@ -18,11 +18,22 @@ SIGNAL_WORDS = re.compile(
     r"\b(can'?t|cannot|won'?t|not|no|never|error|fail\w*|broken|charged|refund\w*|lost|locked|delete\w*|"
     r"cancel\w*|how|why|where|what|when|help|issue|problem|stuck|missing|crash\w*|sync\w*|down|slow)\b",
     re.IGNORECASE)
-_PERSON = [  # first person -> second person, longest first
-    (r"\bI am\b", "you are"), (r"\bI'm\b", "you're"), (r"\bI was\b", "you were"), (r"\bI've\b", "you've"),
-    (r"\bI'd\b", "you'd"), (r"\bI'll\b", "you'll"), (r"\bI\b", "you"), (r"\bmy\b", "your"), (r"\bme\b", "you"),
-    (r"\bmine\b", "yours"), (r"\bmyself\b", "yourself"), (r"\bwe\b", "you"), (r"\bour\b", "your"), (r"\bus\b", "you"),
-]
+# Whose is what: the customer's words in our voice ("my invoice" -> "your invoice", "do you
+# accept" -> "we accept"). One pass, so "I" -> "you" and "you" -> "we" do not undo each other.
+_SWAP = {"i was": "you were", "i am": "you are", "i wasn't": "you weren't", "i": "you", "i'm": "you're",
+         "im": "you're", "i've": "you've", "i'd": "you'd", "i'll": "you'll", "me": "you", "my": "your",
+         "mine": "yours", "myself": "yourself", "we": "you", "we're": "you're", "we've": "you've", "our": "your",
+         "ours": "yours", "us": "you", "ourselves": "yourselves", "your": "our", "yours": "ours",
+         "yourself": "ourselves"}
+_PERSON_WORD = re.compile(r"\b(i was|i am|i wasn't|i'm|im|i've|i'd|i'll|i|me|my|mine|myself|we're|we've|we|our|ours|"
+                          r"us|ourselves|you|your|yours|yourself)\b", re.IGNORECASE)
+_US_AFTER = re.compile(r"(to|for|with|from|at|by|of|tell|give|send|email|call|ask|help|contact|pay|let|"
+                       r"charged|charge|told|emailed|sent)$", re.IGNORECASE)
+_PAST = {"get": "got", "send": "sent", "go": "went", "see": "saw", "pay": "paid", "take": "took", "make": "made",
+         "lose": "lost", "buy": "bought", "give": "gave", "find": "found", "say": "said", "tell": "told",
+         "put": "put", "set": "set", "cut": "cut", "do": "did", "have": "had", "come": "came", "stop": "stopped"}
+_AUX = r"(do|does|did|can|could|will|would|should|is|are|am|was|were|have|has)"
+_SUBJECTS = r"(i|we|you|it|they|there|anyone|anybody|someone|somebody|my|our|the|this|that|a|an)"
 MAX_SUMMARY_WORDS = 30
 
 
@@ -30,30 +41,81 @@ def sentences(text: str) -> list[str]:
     return [s.strip() for s in re.split(r"(?<=[.!?])\s+", text.strip()) if s.strip()]
 
 
+def _swap_persons(text: str) -> str:
+    def swap(match: re.Match) -> str:
+        word = match.group(0).lower()
+        if word == "you":  # us as the object, we as the subject
+            before = text[:match.start()].split()
+            return "us" if before and _US_AFTER.match(before[-1].strip(",")) else "we"
+        return _SWAP[word]
+    return _PERSON_WORD.sub(swap, text)
+
+
+def _inflect(rest: str, aux: str) -> str:
+    """The verb after "did"/"does" carries the tense once the auxiliary goes ("did you charge" -> "charged")."""
+    verb, _, tail = rest.partition(" ")
+    lowered = verb.lower()
+    if aux == "did":
+        verb = _PAST.get(lowered) or (lowered + "d" if lowered.endswith("e") else lowered + "ed")
+    elif aux == "does" and not lowered.endswith("s"):
+        verb = lowered + ("es" if lowered.endswith(("sh", "ch", "x", "o")) else "s")
+    return f"{verb} {tail}".strip()
+
+
+def _clause(subject: str, aux: str, rest: str) -> str | None:
+    """subject + verb phrase in statement order: "you" "did" "charge me" -> "we charged you"."""
+    subject = subject.lower()
+    if subject in ("my", "our", "the", "this", "that", "a", "an"):  # "is my data safe" -> "your data is safe"
+        if aux in ("do", "does", "did"):
+            return None  # where the noun ends and the verb starts needs a parser: keep the question
+        noun, _, rest = rest.partition(" ")
+        subject = f"{subject} {noun}"
+    if aux in ("do", "does", "did"):
+        return f"{_swap_persons(subject)} {_swap_persons(_inflect(rest, aux))}".strip()
+    if subject in ("i", "we") and aux in ("is", "am", "are", "was", "were"):
+        aux = {"is": "are", "am": "are", "was": "were"}.get(aux, aux)
+    return f"{_swap_persons(subject)} {aux} {_swap_persons(rest)}".strip()
+
+
+def _as_statement(question: str) -> str | None:
+    """A question as what the customer would like to know ("can I X?" -> "whether you can X")."""
+    q = question.rstrip(" ?!.")
+    how = re.match(r"^(how|where|when)\s+(do|can|should|could)\s+(i|we)\s+(.+)$", q, re.IGNORECASE)
+    if how:
+        return f"{how.group(1).lower()} to {_swap_persons(how.group(4))}"
+    yes_no = re.match(rf"^{_AUX}\s+{_SUBJECTS}\b\s*(.*)$", q, re.IGNORECASE)
+    if yes_no:
+        clause = _clause(yes_no.group(2), yes_no.group(1).lower(), yes_no.group(3))
+        return f"whether {clause}" if clause else None
+    wh = re.match(rf"^(what|which|where|when|why|who|how many|how much|how long|how often|how)\s+(.*?){_AUX}\s+"
+                  rf"{_SUBJECTS}\b\s*(.*)$", q, re.IGNORECASE)
+    if wh:
+        clause = _clause(wh.group(4), wh.group(3).lower(), wh.group(5))
+        return f"{wh.group(1).lower()} {wh.group(2)}{clause}" if clause else None
+    wh_subject = re.match(r"^(what|which|who)\s+(.+)$", q, re.IGNORECASE)  # "what happens to my files"
+    if wh_subject:
+        return f"{wh_subject.group(1).lower()} {_swap_persons(wh_subject.group(2))}"
+    return None
+
+
 def summarize_issue(message: str) -> str:
-    """One sentence, in the second person, saying what the customer needs."""
-    candidates = [GREETING.sub("", s).strip() for s in sentences(message)] or [message.strip()]
-    candidates = [c for c in candidates if c] or [message.strip()]
+    """One sentence, in the second person, saying what the customer needs (never empty)."""
+    candidates = [GREETING.sub("", s).strip(" ,") for s in sentences(message)]
+    candidates = [c for c in candidates if re.search(r"\w", c)]
+    if not candidates:
+        return "You got in touch with us."
     best = max(candidates, key=lambda s: len(SIGNAL_WORDS.findall(s)))
     words = best.split()
     if len(words) > MAX_SUMMARY_WORDS:
         best = " ".join(words[:MAX_SUMMARY_WORDS]) + "..."
-    how = re.match(r"^(how|where)\s+(do|can|should)\s+(i|we)\s+(.+?)[?.!]*$", best, re.IGNORECASE)
-    if how:
-        return f"You'd like to know {how.group(1).lower()} to {_second_person(how.group(4))}."
-    if re.search(r"\b(you|your|yours)\b", best, re.IGNORECASE):
-        # It already addresses us; swapping persons would garble it, so quote it.
-        return f"You wrote: \u201c{best.rstrip()}\u201d"
-    text = _second_person(best).rstrip(" .!?")
-    if best.rstrip().endswith("?"):
-        return f"You asked: {text[0].lower() + text[1:]}?"
+    if re.match(rf"^(how|what|which|where|when|why|who|{_AUX})\b", best, re.IGNORECASE):
+        statement = _as_statement(best)
+        if statement:
+            return f"You'd like to know {statement}."
+        question = _swap_persons(best.rstrip(" ?!."))
+        return f"You asked: {question[0].lower() + question[1:]}?"
+    text = _swap_persons(best).rstrip(" .!?")
     return text[0].upper() + text[1:] + "."
-
-
-def _second_person(text: str) -> str:
-    for pattern, replacement in _PERSON:
-        text = re.sub(pattern, replacement, text, flags=re.IGNORECASE)
-    return text
 
 
 def steps_from_article(article: Article, slots: dict[str, str], labels: dict[str, str]) -> list[str]:

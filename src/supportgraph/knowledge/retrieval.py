@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import threading
 from dataclasses import dataclass, field
 
@@ -99,6 +100,7 @@ class Retriever:
         self._articles: dict[str, Article] = {}
         self._manifest_mtime = 0.0
         self._kb_version = ""
+        self._words: tuple[str, frozenset[str]] = ("", frozenset())
         self._lock = threading.Lock()
 
     def warm_up(self) -> None:
@@ -141,6 +143,15 @@ class Retriever:
 
     def article(self, article_id: str) -> Article | None:
         return self.articles.get(article_id)
+
+    @property
+    def words(self) -> frozenset[str]:
+        """Every lowercase word of the indexed articles (what the help centre talks about)."""
+        self.warm_up()
+        if self._words[0] != self._kb_version:
+            self._words = (self._kb_version, frozenset(
+                word for a in self._articles.values() for word in re.findall(r"[a-z]+", f"{a.title} {a.body}".lower())))
+        return self._words[1]
 
     def search(self, query: str, k: int = 5, filters: Filters = Filters(), exclude: tuple[str, ...] | list[str] = (),
                mode: str | None = None) -> list[Hit]:

@@ -1,0 +1,81 @@
+"""Conversations the way customers have them, with the real model over the sample help centre:
+each case here was read wrongly before the intent reader (issue #10)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+pytestmark = [pytest.mark.integration]
+
+
+def after_an_answer(agent, thread: str, follow_up: str):
+    first = agent.ask("I was charged twice this month", thread_id=thread)
+    assert first.outcome == "answered" and first.citations[0].id == "ts-duplicate-charge"
+    return agent.ask(follow_up, thread_id=thread)
+
+
+def test_a_confirmation_with_a_negation_in_it_resolves_the_issue(real_agent):
+    reply = after_an_answer(real_agent, "t", "Yes it worked, no problems now")
+    assert reply.outcome == "resolved" and "glad that's sorted" in reply.answer
+    assert real_agent.store.conversation("t").status == "resolved"
+
+
+def test_praise_then_a_new_error_is_not_read_as_resolved(real_agent):
+    reply = after_an_answer(real_agent, "t", "Great, but now I get error 500")
+    assert reply.outcome in ("answered", "escalated") and "glad that's sorted" not in reply.answer
+    assert "ts-duplicate-charge" not in [c.id for c in reply.citations]  # the fix that failed is not offered again
+    assert real_agent.store.conversation("t").status != "resolved"
+
+
+def test_thanks_and_another_question_answers_the_new_question(real_agent):
+    reply = after_an_answer(real_agent, "t", "Thanks. Another thing: how do I export my data?")
+    assert reply.outcome == "answered" and reply.citations[0].id == "faq-export-data"
+    assert "glad that's sorted" in reply.answer and "resolved_previous" in reply.flags
+    assert reply.summary == "You'd like to know how to export your data."
+
+
+@pytest.mark.parametrize("message", ["hi?", "hello?", "hello? is anyone there?"])
+def test_a_bare_greeting_gets_a_short_greeting_back(real_agent, message):
+    reply = real_agent.ask(message)
+    assert reply.outcome == "clarify" and reply.answer.startswith("Hi!") and reply.answer.count("?") == 1
+    assert "small_talk" in reply.flags and reply.handoff is None
+
+
+def test_the_cli_answers_a_greeting_without_a_traceback(real_settings):
+    env = dict(os.environ, SUPPORTGRAPH_HOME=str(real_settings.home), SUPPORTGRAPH_DATABASE_URL=real_settings.database_url)
+    result = subprocess.run([Path(sys.executable).parent / "supportgraph", "ask", "hello?", "--project", str(REPO)],
+                            env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "What can I help you with?" in result.stdout and "Traceback" not in result.stderr
+
+
+def test_an_off_topic_question_gets_a_polite_reply_not_a_person(real_agent):
+    reply = real_agent.ask("whats a good pizza place near me?", thread_id="t")
+    assert reply.outcome == "clarify" and "off_topic" in reply.flags and reply.handoff is None
+    assert "billing" in reply.answer and "a person will follow up" not in reply.answer
+    assert real_agent.store.conversation("t").status == "open"
+
+
+@pytest.mark.parametrize("message", ["I want to speak to an agent", "I need a human"])
+def test_asking_for_a_person_hands_over(real_agent, message):
+    reply = real_agent.ask(message)
+    assert reply.outcome == "escalated" and "You asked to talk to a person." in reply.answer
+
+
+def test_two_questions_in_one_message_both_get_an_answer(real_agent):
+    reply = real_agent.ask("How do I add our VAT ID? Also can I change the date we get billed?")
+    assert reply.outcome == "answered"
+    assert [c.id for c in reply.citations][:2] == ["faq-add-vat-id", "faq-billing-date"]
+    assert "**You also asked:**" in reply.answer and "couldn't find" not in reply.answer
+
+
+def test_charged_twice_for_a_subscription_is_a_duplicate_charge(real_agent):
+    reply = real_agent.ask("I was charged twice this month for my subscription")
+    assert reply.outcome == "answered" and reply.citations[0].id == "ts-duplicate-charge"
