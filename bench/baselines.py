@@ -1,10 +1,10 @@
 """What a user would pick instead of supportgraph, and supportgraph as it is today.
 
-Each method indexes one benchmark set and answers two questions per query:
-`rank(query, embedder)` -> article ids, best first (what the metrics and the latency see), and
-`candidates(query, embedder)` -> its raw dense / BM25 candidates with their scores (what the
-offline dump keeps, so fusion and confidence can be tried later without re-embedding).
-The embedder passed in embeds the query: a cached one for quality runs, the live model for timing.
+Each method indexes one benchmark set; `search(query, embedder, with_candidates)` returns a
+`Ranking`: article ids, best first (what the metrics and the latency see), and, when asked, the
+raw dense / BM25 candidates with their scores (what the offline dump keeps, so fusion and
+confidence can be tried later without re-embedding). The embedder embeds the query: a cached one
+for quality runs, the live model for timing.
 
 1. LangChainDense: RecursiveCharacterTextSplitter(1000, 200), MiniLM vectors in a Chroma
    collection (cosine, Chroma's default HNSW settings), best chunks collapsed to articles by first
@@ -17,7 +17,7 @@ The embedder passed in embeds the query: a cached one for quality runs, the live
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import bm25s
@@ -59,6 +59,12 @@ class Candidates:
         return list(self.article_scores())
 
 
+@dataclass(frozen=True)
+class Ranking:
+    articles: list[str]                                  # best first
+    candidates: dict[str, Candidates] = field(default_factory=dict)  # "dense" / "bm25" -> raw candidates
+
+
 def article_text(article: Article) -> str:
     """The whole article as a user's loader would hand it over: its title as a heading, then the body."""
     body = article.body.strip()
@@ -95,11 +101,9 @@ class LangChainDense:
         return Candidates([Candidate(meta["article_id"], cid, round(1.0 - dist, 4)) for cid, meta, dist
                            in zip(result["ids"][0], result["metadatas"][0], result["distances"][0])])
 
-    def rank(self, query: str, embedder) -> list[str]:
-        return self.dense(query, embedder).ranked_articles()
-
-    def candidates(self, query: str, embedder) -> dict[str, Candidates]:
-        return {"dense": self.dense(query, embedder)}
+    def search(self, query: str, embedder, with_candidates: bool = False) -> Ranking:
+        found = self.dense(query, embedder)
+        return Ranking(found.ranked_articles(), {"dense": found})
 
 
 class ArticleBM25:
@@ -118,11 +122,9 @@ class ArticleBM25:
         return Candidates([Candidate(self.ids[i], self.ids[i], round(float(s), 4))
                            for i, s in zip(found[0], scores[0]) if s > 0])
 
-    def rank(self, query: str, embedder=None) -> list[str]:
-        return self.lexical(query).ranked_articles()
-
-    def candidates(self, query: str, embedder=None) -> dict[str, Candidates]:
-        return {"bm25": self.lexical(query)}
+    def search(self, query: str, embedder=None, with_candidates: bool = False) -> Ranking:
+        found = self.lexical(query)
+        return Ranking(found.ranked_articles(), {"bm25": found})
 
 
 def _tokenize(texts: list[str]):
@@ -143,11 +145,10 @@ class PlainRRF:
     def __init__(self, dense: LangChainDense, lexical: ArticleBM25) -> None:
         self.dense_method, self.lexical_method = dense, lexical
 
-    def rank(self, query: str, embedder) -> list[str]:
-        return reciprocal_rank_fusion([self.dense_method.rank(query, embedder), self.lexical_method.rank(query)])
-
-    def candidates(self, query: str, embedder) -> dict[str, Candidates]:
-        return self.dense_method.candidates(query, embedder) | self.lexical_method.candidates(query)
+    def search(self, query: str, embedder, with_candidates: bool = False) -> Ranking:
+        dense, lexical = self.dense_method.search(query, embedder), self.lexical_method.search(query)
+        return Ranking(reciprocal_rank_fusion([dense.articles, lexical.articles]),
+                       dense.candidates | lexical.candidates)
 
 
 class SupportGraphToday:
@@ -174,10 +175,12 @@ class SupportGraphToday:
             self._retrievers[key] = Retriever(self.settings, embedder, params)
         return self._retrievers[key]
 
-    def rank(self, query: str, embedder) -> list[str]:
-        return [hit.article.id for hit in self._retriever(embedder).search(query, k=10)]
+    def search(self, query: str, embedder, with_candidates: bool = False) -> Ranking:
+        articles = [hit.article.id for hit in self._retriever(embedder).search(query, k=10)]
+        return Ranking(articles, self._candidates(query, embedder) if with_candidates else {})
 
-    def candidates(self, query: str, embedder) -> dict[str, Candidates]:
+    def _candidates(self, query: str, embedder) -> dict[str, Candidates]:
+        """Its dense and lexical retrievers' own best chunks, each asked separately (the hybrid search mixes them)."""
         retriever = self._retriever(embedder, wide=True)
         found = {}
         for mode, source in (("dense", "dense"), ("lexical", "bm25")):

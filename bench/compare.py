@@ -30,7 +30,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from baselines import ArticleBM25, Candidates, LangChainDense, PlainRRF, SupportGraphToday  # noqa: E402
+from baselines import ArticleBM25, LangChainDense, PlainRRF, Ranking, SupportGraphToday  # noqa: E402
 from embedding_cache import CachedEmbedder  # noqa: E402
 from sets import REPO, BenchSet, benchmark_sets  # noqa: E402
 
@@ -78,9 +78,10 @@ def build_methods(bench: BenchSet, articles, cache: Path, live, home: Path) -> l
     return [dense, lexical, PlainRRF(dense, lexical), supportgraph]
 
 
-def candidates_record(case: GoldenCase, ranking: list[str], found: dict[str, Candidates]) -> dict:
-    record = {"id": case.id, "answerable": case.answerable, "sources": case.sources, "ranking": ranking[:10]}
-    for source, candidates in found.items():
+def candidates_record(case: GoldenCase, ranking: Ranking) -> dict:
+    record = {"id": case.id, "answerable": case.answerable, "sources": case.sources,
+              "ranking": ranking.articles[:10]}
+    for source, candidates in ranking.candidates.items():
         record[source] = {"chunks": [{"article_id": c.article_id, "chunk_id": c.chunk_id, "score": c.score}
                                      for c in candidates.chunks],
                           "articles": candidates.article_scores()}
@@ -89,19 +90,19 @@ def candidates_record(case: GoldenCase, ranking: list[str], found: dict[str, Can
 
 def timed_ms(method, question: str, live) -> float:
     started = time.perf_counter()
-    method.rank(question, live)
+    method.search(question, live)
     return (time.perf_counter() - started) * 1000
 
 
 def evaluate(method, cases: list[GoldenCase], queries, live, latency_sample: int) -> tuple[dict, list[dict]]:
-    rankings = {c.id: method.rank(c.question, queries) for c in cases}
+    rankings = {c.id: method.search(c.question, queries, with_candidates=True) for c in cases}
     answerable = [c for c in cases if c.answerable and c.sources]
-    runs = [(rankings[c.id], c.sources) for c in answerable]
+    runs = [(rankings[c.id].articles, c.sources) for c in answerable]
     scores = {name: result.aggregate for name, result in score_retrieval(runs, METRICS).items()}
     sample = answerable[:latency_sample] if latency_sample else answerable
-    method.rank(sample[0].question, live)  # first live call pays for lazy loading, not the query
+    method.search(sample[0].question, live)  # first live call pays for lazy loading, not the query
     latencies = [min(timed_ms(method, case.question, live) for _ in range(LATENCY_REPEATS)) for case in sample]
-    dump = [candidates_record(c, rankings[c.id], method.candidates(c.question, queries)) for c in cases]
+    dump = [candidates_record(c, rankings[c.id]) for c in cases]
     return scores | {"p50_ms": percentile(latencies, 50)}, dump
 
 
