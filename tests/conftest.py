@@ -82,22 +82,30 @@ def real_agent(real_settings, real_embedder, tmp_path):
     return SupportAgent(real_settings, embedder=real_embedder, checkpointer=open_checkpointer(memory))
 
 
-def _postgres_required() -> bool:
+REQUIRED_PARTS = {"postgres": "SUPPORTGRAPH_REQUIRE_POSTGRES", "browser": "SUPPORTGRAPH_REQUIRE_BROWSER"}
+
+
+def require_part(part: str, installed: bool, reason: str) -> None:
+    """A part some tests need and a machine may lack (``REQUIRED_PARTS``): without it the test skips, but
+    it fails in CI and under `make test` (which sets SUPPORTGRAPH_REQUIRE_<PART>=1), so a missing part
+    never passes as a skip where it should have been installed."""
+    if installed:
+        return
+    variable = REQUIRED_PARTS[part]
     in_ci = os.environ.get("CI", "").lower() not in ("", "0", "false")
-    return in_ci or os.environ.get("SUPPORTGRAPH_REQUIRE_POSTGRES") == "1"
+    if in_ci or os.environ.get(variable) == "1":
+        pytest.fail(f"{reason} (required: CI or {variable}=1)", pytrace=False)
+    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
 def postgres_server():
-    """A throwaway PostgreSQL cluster for the session; its base URL. Skips without PostgreSQL, fails in CI."""
+    """A throwaway PostgreSQL cluster for the session; its base URL. Skips without PostgreSQL, fails when required."""
     from tests.servers import postgres_bindir, postgres_cluster
 
     bindir = postgres_bindir()
-    if bindir is None:
-        reason = "PostgreSQL is not installed: `make postgres` (or `apt-get install postgresql`) installs it"
-        if _postgres_required():
-            pytest.fail(f"{reason} (required: CI or SUPPORTGRAPH_REQUIRE_POSTGRES=1)", pytrace=False)
-        pytest.skip(reason)
+    require_part("postgres", bindir is not None,
+                 "PostgreSQL is not installed: `make postgres` (or `apt-get install postgresql`) installs it")
     with postgres_cluster(bindir) as url:
         yield url
 
