@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import json
 import os
 import socket
 import uuid
@@ -82,22 +83,62 @@ def real_agent(real_settings, real_embedder, tmp_path):
     return SupportAgent(real_settings, embedder=real_embedder, checkpointer=open_checkpointer(memory))
 
 
-def _postgres_required() -> bool:
+# A passing evaluation of the sample brief's gates (recall@5 >= 0.85, answered >= 0.80, abstained >= 0.60).
+EVALUATED_METRICS = {
+    "answer": {"citation_accuracy": 0.87, "rouge_l": 0.18, "scaffold_compliance": 1.0, "semantic_similarity": 0.59},
+    "context": {"precision": 0.87, "recall": 0.97}, "count": {"answerable": 179, "questions": 210},
+    "latency": {"p50_ms": 50.0, "p95_ms": 63.0},
+    "outcome": {"accuracy": 0.82, "answerable_answered": 0.84, "unanswerable_abstained": 0.74},
+    "retrieval": {"mrr_at_10": 0.88, "recall_at_1": 0.75, "recall_at_5": 0.97}}
+
+
+def write_evaluated_project(root: Path, metrics: dict | None = None) -> Path:
+    """A project's evaluation state, owned by the test rather than read from the repository (where concluding
+    an experiment or committing a failing evaluation would change it): .ci/run, evals/results/metrics.json
+    and evals/experiments.jsonl with one concluded experiment, production kept over dense-only."""
+    from supportgraph.evals.experiments import ExperimentRecord, VariantResult
+
+    (root / ".ci").mkdir(parents=True, exist_ok=True)
+    (root / ".ci" / "run").write_text("#!/usr/bin/env bash\nmake test\n")
+    results = root / "evals" / "results"
+    results.mkdir(parents=True, exist_ok=True)
+    metrics = metrics or EVALUATED_METRICS
+    (results / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    dense_only = json.loads(json.dumps(metrics))
+    dense_only["outcome"]["answerable_answered"] = 0.01
+    record = ExperimentRecord(
+        date="2026-11-25T03:41:25Z", questions=210, commit="4ecef1f",
+        winner=VariantResult(name="production", prompts="production", metrics=metrics),
+        loser=VariantResult(name="dense-only", prompts="production", retrieval={"mode": "dense"}, metrics=dense_only),
+        learning="Dense retrieval alone answers almost nothing: the calibration is fitted on hybrid features.")
+    (root / "evals" / "experiments.jsonl").write_text(record.model_dump_json() + "\n")
+    return root
+
+
+REQUIRED_PARTS = {"postgres": "SUPPORTGRAPH_REQUIRE_POSTGRES", "browser": "SUPPORTGRAPH_REQUIRE_BROWSER"}
+
+
+def require_part(part: str, installed: bool, reason: str) -> None:
+    """A part some tests need and a machine may lack (``REQUIRED_PARTS``): without it the test skips, but
+    it fails in CI and under `make test` (which sets SUPPORTGRAPH_REQUIRE_<PART>=1), so a missing part
+    never passes as a skip where it should have been installed."""
+    if installed:
+        return
+    variable = REQUIRED_PARTS[part]
     in_ci = os.environ.get("CI", "").lower() not in ("", "0", "false")
-    return in_ci or os.environ.get("SUPPORTGRAPH_REQUIRE_POSTGRES") == "1"
+    if in_ci or os.environ.get(variable) == "1":
+        pytest.fail(f"{reason} (required: CI or {variable}=1)", pytrace=False)
+    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
 def postgres_server():
-    """A throwaway PostgreSQL cluster for the session; its base URL. Skips without PostgreSQL, fails in CI."""
+    """A throwaway PostgreSQL cluster for the session; its base URL. Skips without PostgreSQL, fails when required."""
     from tests.servers import postgres_bindir, postgres_cluster
 
     bindir = postgres_bindir()
-    if bindir is None:
-        reason = "PostgreSQL is not installed: `make postgres` (or `apt-get install postgresql`) installs it"
-        if _postgres_required():
-            pytest.fail(f"{reason} (required: CI or SUPPORTGRAPH_REQUIRE_POSTGRES=1)", pytrace=False)
-        pytest.skip(reason)
+    require_part("postgres", bindir is not None,
+                 "PostgreSQL is not installed: `make postgres` (or `apt-get install postgresql`) installs it")
     with postgres_cluster(bindir) as url:
         yield url
 

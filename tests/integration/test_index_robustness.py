@@ -2,26 +2,29 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 from filelock import FileLock
 
+import supportgraph
 from supportgraph.config import Settings
 from supportgraph.knowledge.articles import load_articles
-from supportgraph.knowledge.chunking import chunk_article
 from supportgraph.knowledge.index import (
+    EMBED_BATCH,
     build_index,
     get_collection,
     open_chroma,
     read_manifest,
+    reset_chroma_clients,
 )
 from supportgraph.knowledge.retrieval import Retriever
 from supportgraph.params import load_params
@@ -43,35 +46,99 @@ def kb_copy(tmp_path):
     return knowledge
 
 
-@pytest.mark.parametrize("kill_after", [4.0, 7.0, 10.0])
-def test_kill_9_during_indexing_leaves_a_working_index_that_the_next_run_repairs(kb_copy, tmp_path, real_embedder,
-                                                                                 kill_after):
-    settings = Settings(project_dir=REPO, home=tmp_path / "home", knowledge_dir=kb_copy)
-    first = build_index(settings, real_embedder)
-    for path in kb_copy.rglob("*.md"):  # change every article, so the next run re-embeds everything
+WRITER = Path(__file__).with_name("index_writer.py")
+
+
+def _review_every_article(knowledge: Path) -> None:
+    """Change every article, so the next run deletes and re-embeds every chunk."""
+    for path in knowledge.rglob("*.md"):
         if path.name != "README.md":
             path.write_text(path.read_text() + "\nReviewed in November.\n")
 
-    process = subprocess.Popen([BIN / "supportgraph", "index", "-q", "--project", str(REPO)],
-                               env=_cli_env(settings.home, kb_copy), stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    time.sleep(kill_after)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
 
-    # The index still opens and answers: the manifest is the old one (or the new one if the run had finished).
-    version_after_kill = read_manifest(settings.index_dir)["kb_version"]
-    assert Retriever(settings, real_embedder).search("I was charged twice this month", k=3)
+@pytest.fixture(scope="module")
+def clean_reviewed_build(tmp_path_factory, real_embedder) -> Settings:
+    """The reviewed knowledge base indexed from nothing in a home of its own: what a repaired index must equal."""
+    root = tmp_path_factory.mktemp("clean-build")
+    shutil.copytree(REPO / "knowledge", root / "knowledge")
+    _review_every_article(root / "knowledge")
+    settings = Settings(project_dir=REPO, home=root / "home", knowledge_dir=root / "knowledge")
+    build_index(settings, real_embedder)
+    return settings
+
+
+def _index_contents(settings: Settings) -> dict:
+    """Everything a reader gets from an index: chunks (sorted by id), manifest version, lexical documents."""
+    got = get_collection(open_chroma(settings), settings.collection).get(
+        include=["documents", "metadatas", "embeddings"])
+    order = sorted(range(len(got["ids"])), key=got["ids"].__getitem__)
+    manifest = read_manifest(settings.index_dir)
+    return {"ids": [got["ids"][i] for i in order], "documents": [got["documents"][i] for i in order],
+            "metadatas": [got["metadatas"][i] for i in order],
+            "embeddings": np.asarray(got["embeddings"])[order], "kb_version": manifest["kb_version"],
+            "lexical_docs": json.loads((settings.index_dir / manifest["lexical_dir"] / "docs.json").read_text())}
+
+
+def _index_then_kill(settings: Settings, batches: int) -> tuple[int, int]:
+    """Run the indexer in a subprocess and SIGKILL it once it has stored ``batches`` embedding batches;
+    (chunks it had confirmed, chunks it meant to write)."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [str(Path(supportgraph.__file__).parents[1]), str(WRITER.parents[2]), os.environ.get("PYTHONPATH", "")]))
+    writer = subprocess.Popen([sys.executable, str(WRITER), str(REPO), str(settings.home), str(settings.knowledge_dir)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    watchdog = threading.Timer(300, writer.kill)
+    watchdog.start()
+    confirmed, total, lines = -1, 0, []
+    try:
+        for line in writer.stdout:
+            lines.append(line.strip())
+            if line.startswith("batch "):
+                confirmed, total = map(int, line.split()[1:])
+                if confirmed == batches * EMBED_BATCH:
+                    writer.send_signal(signal.SIGKILL)  # it is already embedding the next batch
+                    break
+    finally:
+        watchdog.cancel()
+        writer.kill()
+        writer.wait()
+        stderr = writer.stderr.read()
+        writer.stdout.close()
+        writer.stderr.close()
+    assert writer.returncode == -signal.SIGKILL, f"the indexer ended by itself ({writer.returncode}): {stderr}"
+    assert confirmed == batches * EMBED_BATCH < total, (lines, stderr)
+    return confirmed, total
+
+
+@pytest.mark.parametrize("kill_after_batches", [1, 4])
+def test_kill_9_during_indexing_leaves_a_working_index_that_the_next_run_repairs(
+        kb_copy, tmp_path, real_embedder, clean_reviewed_build, kill_after_batches):
+    settings = Settings(project_dir=REPO, home=tmp_path / "home", knowledge_dir=kb_copy)
+    first = build_index(settings, real_embedder)
+    _review_every_article(kb_copy)
+    max_words = load_params(REPO).knowledge.chunk_max_words
+    new_keys = {a.id: f"{a.content_hash}:{max_words}:{real_embedder.name}" for a in load_articles(kb_copy).articles}
+
+    confirmed, total = _index_then_kill(settings, kill_after_batches)
+    reset_chroma_clients()  # this process's client would keep serving what it loaded before the kill
+
+    # Killed mid-write: the manifest still names the old version, the collection holds part of the new one.
+    assert read_manifest(settings.index_dir)["kb_version"] == first.kb_version
+    metadatas = get_collection(open_chroma(settings), settings.collection).get(include=["metadatas"])["metadatas"]
+    new_chunks = sum(meta["article_hash"] == new_keys.get(meta["article_id"]) for meta in metadatas)
+    assert confirmed <= new_chunks <= confirmed + EMBED_BATCH and new_chunks < total
+    # The index still answers.
+    assert Retriever(settings, real_embedder).search("I was charged twice this month", k=1)[0].article.id \
+        == "ts-duplicate-charge"
 
     repaired = build_index(settings, real_embedder)
-    assert version_after_kill in (first.kb_version, repaired.kb_version)
-    collection = get_collection(open_chroma(settings), settings.collection)
-    max_words = load_params(REPO).knowledge.chunk_max_words
-    expected = sum(len(chunk_article(a, max_words)) for a in load_articles(kb_copy).articles)
-    assert collection.count() == expected  # no chunk lost, none left over from the killed run
-    assert repaired.kb_version == read_manifest(settings.index_dir)["kb_version"] != first.kb_version
+    got, clean = _index_contents(settings), _index_contents(clean_reviewed_build)
+    assert repaired.kb_version == got["kb_version"] == clean["kb_version"] != first.kb_version
+    assert got["ids"] == clean["ids"] and len(got["ids"]) == total  # no chunk lost, none left over
+    assert got["documents"] == clean["documents"]
+    assert got["metadatas"] == clean["metadatas"]
+    np.testing.assert_allclose(got["embeddings"], clean["embeddings"], atol=1e-5)
+    assert got["lexical_docs"] == clean["lexical_docs"]
     assert build_index(settings, real_embedder).embedded_chunks == 0
-    assert Retriever(settings, real_embedder).search("I was charged twice", k=1)[0].article.id == "ts-duplicate-charge"
 
 
 def test_a_second_indexer_process_is_refused_with_a_clear_message(kb_copy, tmp_path):

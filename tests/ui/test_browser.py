@@ -9,7 +9,7 @@ import pytest
 
 from supportgraph.store import Store
 from supportgraph.store.staff import add_staff
-from tests.conftest import REPO
+from tests.conftest import REPO, require_part
 from tests.servers import free_port, running
 from tests.ui.conftest import PASSWORD
 
@@ -29,15 +29,21 @@ def running_app(real_settings):
         yield f"http://localhost:{port}"
 
 
-@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="`make test` installs Debian's chromium")
-def test_customer_asks_sees_a_cited_answer_and_rates_it(running_app, real_settings, tmp_path):
+@pytest.fixture(scope="session")  # set up before the index and the app, so a missing browser fails fast
+def chromium() -> str:
+    require_part("browser", os.path.exists(CHROMIUM),
+                 f"Chromium is not at {CHROMIUM}: `make browser` (or `apt-get install chromium`) installs it")
+    return CHROMIUM
+
+
+def test_customer_asks_sees_a_cited_answer_and_rates_it(chromium, running_app, real_settings, tmp_path):
     """A customer asks and rates; then a reviewer signs in and finds that conversation in the transcripts."""
     from playwright.sync_api import expect, sync_playwright
 
     add_staff(Store(real_settings.database_url), "rick", PASSWORD, "reviewer")
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         page = browser.new_page()
         try:
             page.goto(running_app)

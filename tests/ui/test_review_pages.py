@@ -2,16 +2,16 @@
 and promotes it into the golden set; the weekly review and the dashboard count it."""
 
 import json
-import shutil
 
 import pytest
+import yaml
 from streamlit.testing.v1 import AppTest
 
 from supportgraph.agents.service import SupportAgent
 from supportgraph.config import Settings
 from supportgraph.evals.datasets import load_dataset
 from supportgraph.store import FeedbackIn
-from tests.conftest import REPO
+from tests.conftest import EVALUATED_METRICS, REPO, write_evaluated_project
 from tests.ui.conftest import PASSWORD, app, sign_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -97,15 +97,14 @@ def test_weekly_review_and_dashboard_count_the_conversations(conversations):
 
 def test_experiments_page_compares_two_variants_side_by_side(workspace, tmp_path, monkeypatch):
     """A project with production and one evaluated variant that escalates a question production answers."""
-    project = tmp_path / "project"
-    (project / "evals").mkdir(parents=True)
-    shutil.copy(REPO / "evals" / "experiments.jsonl", project / "evals" / "experiments.jsonl")
-    params = (REPO / "params.yaml").read_text() + "\nexperiment:\n  variants:\n    cautious: {retrieval: {mode: dense}}\n"
-    (project / "params.yaml").write_text(params)
+    project = write_evaluated_project(tmp_path / "project")  # a log with production kept over dense-only
+    params = yaml.safe_load((REPO / "params.yaml").read_text())  # whatever variants the repository declares
+    params["experiment"] = {"variants": {"cautious": {"retrieval": {"mode": "dense"}}}}
+    (project / "params.yaml").write_text(yaml.safe_dump(params))
     rows = [{"id": f"q{n}", "question": f"Question {n}?", "reference_answer": f"Reference {n}.",
              "sources": [f"faq-{n}"], "answerable": True, "outcome": "answered", "answer": f"1. Do step {n}.",
              "cited": [f"faq-{n}"], "retrieved": [f"faq-{n}"], "latency_ms": 50.0, "scores": {}} for n in range(3)]
-    metrics = json.loads((REPO / "evals" / "results" / "metrics.json").read_text())
+    metrics = EVALUATED_METRICS
     cautious_rows = [rows[0] | {"outcome": "escalated", "answer": "A person will follow up.", "cited": []}, *rows[1:]]
     cautious_metrics = json.loads(json.dumps(metrics))
     cautious_metrics["outcome"]["accuracy"] = round(metrics["outcome"]["accuracy"] - 0.01, 4)
@@ -126,7 +125,7 @@ def test_experiments_page_compares_two_variants_side_by_side(workspace, tmp_path
     assert table.loc["outcome.accuracy", "better"] == "production"
     assert any(e.label.startswith(f"{rows[0]['id']}:") and "cautious: escalated" in e.label for e in at.expander)
     assert "A person will follow up." in _texts(at)
-    assert "production over dense-only" in _texts(at)  # the concluded experiment in the repo's log
+    assert "production over dense-only" in _texts(at)  # the concluded experiment in the log
 
 
 def test_a_backlog_link_opens_its_conversation_after_sign_in(conversations):

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from supportgraph.errors import KnowledgeError
-from supportgraph.knowledge.articles import load_articles
+from supportgraph.knowledge.articles import load_articles, numbered_items
 from supportgraph.knowledge.editing import (
     find_article,
     new_article,
@@ -24,7 +24,7 @@ def test_new_article_lands_in_its_type_folder_and_loads_back(tmp_path):
     assert article.path == "faqs/billing-vat.md"
     loaded = find_article(tmp_path, "billing-vat")
     assert loaded.title == "Adding a VAT number" and loaded.tags == ["vat"]
-    assert loaded.section("Steps") is not None
+    assert numbered_items(loaded.section("Steps").text) == ["Open Settings > Billing.", "Enter the VAT ID."]
 
 
 def test_a_bad_edit_is_refused_and_the_file_is_untouched(tmp_path):
@@ -33,7 +33,7 @@ def test_a_bad_edit_is_refused_and_the_file_is_untouched(tmp_path):
     before = path.read_text()
     with pytest.raises(KnowledgeError, match="not saved") as error:
         save_article_text(tmp_path, "---\ntitle: [broken\n---\nbody", "policies/refunds.md")
-    assert error.value.fix
+    assert "front matter is not valid YAML" in error.value.message and "two `---` lines" in error.value.fix
     assert path.read_text() == before
 
 

@@ -67,15 +67,16 @@ def test_resolved_chats_with_positive_feedback_support_their_article(kb_settings
         outcome="answered", citations=[{"id": "ts-sync", "title": "Sync"}]))
     store.record_turn("good-thread", TurnRecord(customer_message="yes", reply="great", outcome="resolved"))
     store.save_feedback(FeedbackIn(turn_id=good, thumb="up"))
-    unrated = store.record_turn("unrated", TurnRecord(customer_message="phone app will not sync", reply="...",
-                                                      outcome="answered", citations=[{"id": "ts-sync", "title": "S"}]))
+    store.record_turn("unrated", TurnRecord(customer_message="phone app will not sync", reply="...",
+                                            outcome="answered", citations=[{"id": "ts-sync", "title": "S"}]))
     store.record_turn("unrated", TurnRecord(customer_message="yes", reply="great", outcome="resolved"))
-    assert unrated
 
     assert index_chats(kb_settings, hash_embedder, store) == 1
     hit = next(h for h in Retriever(kb_settings, hash_embedder).search("phone app will not sync tasks", k=5)
                if h.article.id == "ts-sync")
     assert hit.chats == ["chat-good-thread"]
     from supportgraph.knowledge.chats import chats_collection
-    stored = chats_collection(kb_settings).get(include=["documents"])["documents"][0]
+    chats = chats_collection(kb_settings).get(include=["documents"])
+    assert chats["ids"] == ["chat-good-thread"]  # the unrated conversation is no source
+    stored = chats["documents"][0]
     assert "ann@example.com" not in stored and "[EMAIL]" in stored

@@ -3,6 +3,7 @@
 
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +15,28 @@ from tests.conftest import REPO
 pytestmark = pytest.mark.unit
 PROMPTS = REPO / "prompts"
 SNAPSHOTS = REPO / "tests" / "snapshots" / "prompts"
+
+
+def assert_matches_snapshot(rendered: str, snapshot: Path, what: str) -> None:
+    """Equal to the committed snapshot; a missing one fails too. UPDATE_SNAPSHOTS=1 (re)writes it, for review."""
+    if os.environ.get("UPDATE_SNAPSHOTS", "") not in ("", "0"):
+        snapshot.parent.mkdir(parents=True, exist_ok=True)
+        snapshot.write_text(rendered)
+    if not snapshot.exists():
+        pytest.fail(f"no snapshot {snapshot.name} in {snapshot.parent}: run with UPDATE_SNAPSHOTS=1, "
+                    "review it and commit it", pytrace=False)
+    assert rendered == snapshot.read_text(), f"{what} changed: review, then UPDATE_SNAPSHOTS=1"
+
+
+def test_a_missing_snapshot_fails_unless_asked_to_write_it(tmp_path, monkeypatch):
+    snapshot = tmp_path / "snapshots" / "new.txt"
+    monkeypatch.delenv("UPDATE_SNAPSHOTS", raising=False)
+    with pytest.raises(pytest.fail.Exception, match="run with UPDATE_SNAPSHOTS=1"):
+        assert_matches_snapshot("text", snapshot, "it")
+    assert not snapshot.exists()
+    monkeypatch.setenv("UPDATE_SNAPSHOTS", "1")
+    assert_matches_snapshot("text", snapshot, "it")
+    assert snapshot.read_text() == "text"
 
 
 @pytest.fixture
@@ -33,10 +56,7 @@ def test_rendered_production_prompt_matches_its_snapshot(name):
     assert registry.resolve(name, "production") == prompt.version
     rendered = f"# {name}@{prompt.version} #{prompt.content_hash}\n" + "\n".join(
         f"[{m['role']}]\n{m['content']}" for m in prompt.render_sample())
-    snapshot = SNAPSHOTS / f"{name}.txt"
-    if os.environ.get("UPDATE_SNAPSHOTS") or not snapshot.exists():
-        snapshot.write_text(rendered)
-    assert rendered == snapshot.read_text(), "prompt wording changed: review, then UPDATE_SNAPSHOTS=1"
+    assert_matches_snapshot(rendered, SNAPSHOTS / f"{name}.txt", "prompt wording")
 
 
 def test_editing_a_recorded_version_fails_until_bumped_logged_and_locked(prompts):
@@ -80,10 +100,7 @@ def test_the_one_page_brief_matches_its_snapshot():
 
     rendered = render_markdown(load_brief(REPO / "agents" / "support" / "brief.yaml"))
     assert "| `outcome.answerable_answered` | 0.8 |" in rendered and "(`promise_refund`)" in rendered
-    snapshot = REPO / "tests" / "snapshots" / "brief.md"
-    if os.environ.get("UPDATE_SNAPSHOTS") or not snapshot.exists():
-        snapshot.write_text(rendered)
-    assert rendered == snapshot.read_text(), "the brief changed: review, then UPDATE_SNAPSHOTS=1"
+    assert_matches_snapshot(rendered, REPO / "tests" / "snapshots" / "brief.md", "the brief")
 
 
 def test_an_older_version_is_read_back_from_git(tmp_path):
