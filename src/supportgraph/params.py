@@ -20,22 +20,34 @@ class KnowledgeParams(_Section):
 
 
 class Calibration(BaseModel):
-    """Logistic model of P(best article is right) from retrieval features."""
+    """Logistic model of P(best article is right) from the features in knowledge/calibration.py.
 
+    ``source``: ``defaults`` (these values), ``self`` (fitted on the knowledge base when indexed)
+    or ``labelled`` (fitted on labelled questions by `supportgraph kb calibrate`; wins)."""
+
+    source: Literal["defaults", "self", "labelled"] = "defaults"
+    null_quantile: float = Field(default=0.1, gt=0, lt=1)  # "self": where 0.5 falls among unanswerable scores
     intercept: float = -4.0
-    dense: float = 8.0
-    lexical: float = 0.0
-    agreement: float = 1.0
-    margin: float = 0.0
+    dense: float = 3.5
+    title: float = 0.25
+    coverage: float = 1.25
+    passage_coverage: float = 1.7
+    known: float = -1.0
+
+    def weights(self) -> tuple[float, ...]:
+        """In the order of calibration.FEATURES."""
+        return (self.dense, self.title, self.coverage, self.passage_coverage, self.known)
 
 
 class RetrievalParams(_Section):
     mode: Literal["hybrid", "dense", "lexical"] = "hybrid"
-    candidates: int = Field(default=40, ge=5)
-    fusion: Literal["minmax", "rrf"] = "minmax"
+    candidates: int = Field(default=100, ge=5)               # chunks fetched per chunk channel
+    articles_per_channel: int = Field(default=40, ge=5)      # the articles each channel contributes to fusion
+    fusion: Literal["zscore", "minmax", "rrf"] = "zscore"
     rrf_k: float = Field(default=60, gt=0)
-    dense_weight: float = Field(default=0.5, ge=0)
-    lexical_weight: float = Field(default=0.5, ge=0)
+    dense_weight: float = Field(default=1.0, ge=0)
+    title_weight: float = Field(default=1.0, ge=0)
+    lexical_weight: float = Field(default=1.0, ge=0)
     chat_weight: float = Field(default=0.5, ge=0)
     confidence: Calibration = Calibration()
 

@@ -76,6 +76,8 @@ def test_two_questions_in_one_message_both_get_an_answer(real_agent):
     assert "**You also asked:**" in reply.answer and "couldn't find" not in reply.answer
 
 
+@pytest.mark.xfail(strict=True, reason="open (#10, docs/issue-notes.md): every channel ranks the billing-date FAQ "
+                   "('When will I be charged for my subscription?') above 'I was charged twice' for this wording")
 def test_charged_twice_for_a_subscription_is_a_duplicate_charge(real_agent):
     reply = real_agent.ask("I was charged twice this month for my subscription")
     assert reply.outcome == "answered" and reply.citations[0].id == "ts-duplicate-charge"

@@ -11,6 +11,8 @@ from supportgraph.agents.service import SupportAgent
 from supportgraph.config import Settings
 from supportgraph.knowledge.embedding import HashEmbedder
 from supportgraph.knowledge.index import build_index
+from supportgraph.knowledge.retrieval import Retriever
+from supportgraph.params import Calibration, load_params
 from tests.conftest import REPO
 
 ARTICLES = {
@@ -115,7 +117,27 @@ def unit_brief():
     return brief.model_copy(update={"escalation": escalation})
 
 
+# The hash embedder's cosines mean little, and a 5-article index is too small to calibrate itself:
+# the unit tests route on how much of the question the best article covers, nothing else.
+HASH_WORLD_CONFIDENCE = Calibration(source="labelled", intercept=-3.0, dense=0.0, title=0.0, margin=0.0, agreement=0.0,
+                                    coverage=6.0, passage_coverage=0.0, known=0.0)
+
+
+def unit_retriever(settings, embedder) -> Retriever:
+    params = load_params(REPO).retrieval.model_copy(update={"confidence": HASH_WORLD_CONFIDENCE})
+    return Retriever(settings, embedder, params=params)
+
+
 @pytest.fixture
-def unit_agent(kb_settings, hash_embedder, unit_brief):
-    build_index(kb_settings, hash_embedder)
-    return SupportAgent(kb_settings, embedder=hash_embedder, brief=unit_brief)
+def make_unit_agent(kb_settings, hash_embedder, unit_brief):
+    """SupportAgent over the tiny knowledge base (indexed once it is called), with the hash world's confidence."""
+    def make(**kwargs) -> SupportAgent:
+        build_index(kb_settings, hash_embedder)
+        return SupportAgent(kb_settings, embedder=hash_embedder, brief=unit_brief,
+                            retriever=unit_retriever(kb_settings, hash_embedder), **kwargs)
+    return make
+
+
+@pytest.fixture
+def unit_agent(make_unit_agent):
+    return make_unit_agent()

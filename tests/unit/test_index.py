@@ -22,14 +22,15 @@ class CountingEmbedder:
 def test_only_changed_articles_are_re_embedded(kb_settings, hash_embedder):
     embedder = CountingEmbedder(hash_embedder)
     first = build_index(kb_settings, embedder)
-    assert first.embedded_chunks == embedder.texts > 0
+    assert first.embedded_chunks + first.embedded_titles == embedder.texts > 0
+    assert first.embedded_titles == first.articles
     again = build_index(kb_settings, embedder)
-    assert again.embedded_chunks == 0 and again.kb_version == first.kb_version
+    assert again.embedded_chunks == again.embedded_titles == 0 and again.kb_version == first.kb_version
 
     refunds = kb_settings.knowledge_dir / "policies" / "refunds.md"
     refunds.write_text(refunds.read_text() + "\nAnnual plans: 30 days.\n")
     edited = build_index(kb_settings, embedder)
-    assert edited.updated == ["policy-refunds"] and edited.embedded_chunks == 1
+    assert edited.updated == ["policy-refunds"] and edited.embedded_chunks == 1 and edited.embedded_titles == 1
     assert edited.kb_version != first.kb_version
 
     refunds.unlink()

@@ -8,7 +8,6 @@ import pytest
 
 from supportgraph.agents.service import SupportAgent
 from supportgraph.agents.testing import ReplayChatModel
-from supportgraph.knowledge.index import build_index
 from supportgraph.store import Store
 
 pytestmark = pytest.mark.unit
@@ -17,12 +16,10 @@ STEPS = ["Check your statement for a pending charge twice.",
 
 
 @pytest.fixture
-def agent_with(kb_settings, hash_embedder, unit_brief):
-    build_index(kb_settings, hash_embedder)
-
+def agent_with(make_unit_agent):
     def make(*replies) -> tuple[SupportAgent, ReplayChatModel]:
         model = ReplayChatModel().enqueue(*replies)
-        return SupportAgent(kb_settings, embedder=hash_embedder, brief=unit_brief, model=model), model
+        return make_unit_agent(model=model), model
     return make
 
 

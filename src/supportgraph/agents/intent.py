@@ -117,7 +117,7 @@ _NEGATIVE = {"error", "errors", "fail", "fails", "failed", "failing", "failure",
              "bugs", "declined", "denied", "missing", "nope", "nah", "unable", "complain", "complaints", "useless",
              "invalid", "locked", "expired", "rejected", "slow", "slower", "disappeared", "happen", "happens",
              "happened", "happening", "occurs", "nothing", "still", "same", "keeps", "freezes", "hangs", "blank"}
-_NEGATORS = {"not", "no", "never", "cannot", "without", "nothing", "none", "neither", "nor", "hardly", "isnt",
+_NEGATORS = {"not", "no", "never", "cannot", "without", "nothing", "none", "neither", "nor", "hardly", "forget", "isnt",
              "dont", "doesnt", "didnt", "wont", "cant", "aint", "havent", "hasnt", "wasnt", "arent"}
 # Weak words count less: they colour a clause more than they decide it.
 _WEAK = {"still": 1.5, "same": 0.5, "keeps": 0.5, "nothing": 1.0, "great": 0.5, "good": 0.5, "nice": 0.5,
@@ -400,7 +400,9 @@ def _combine(clauses: list[Clause], awaiting: str | None) -> Intent:
         # Nothing was tried yet: it may work by itself, or the customer moves on to something else.
         if any(c.act == "affirm" and confirms(c.text) for c in clauses):
             return "resolved_and_new" if questions else "resolved"
-        if [c for c in questions + problems if c.question or c.new_topic or not c.same_topic]:
+        # A statement answers the question asked ("I use the web app"); a question or a marked
+        # change of subject ("actually, how do I cancel?") starts a new issue.
+        if [c for c in questions + problems if c.question or c.new_topic]:
             return "new_issue"
         if set(acts) - set(SMALL_TALK) - {"off_topic"}:
             return "clarify_answer"

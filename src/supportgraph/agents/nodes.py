@@ -63,6 +63,8 @@ def summarize(state: SupportState, runtime: Runtime[AgentContext]) -> Command:
     in_progress = bool(state.get("awaiting") and state.get("summary"))
     if intent == "human" or topic:
         update["summary"] = state["summary"] if in_progress else twins.summarize_issue(reading.text or message)
+        if not in_progress:
+            update["issue"] = reading.text or message
     elif intent == "retry":
         update.update(failed_attempts=state.get("failed_attempts", 0) + 1, issue=f"{state['issue']} {message}")
     elif intent == "clarify_answer":
@@ -246,6 +248,8 @@ def escalate(state: SupportState, runtime: Runtime[AgentContext]) -> dict:
     opening = "Great, I'm glad that's sorted. " if state.get("intent") == "resolved_and_new" else ""
     reply = (f"{opening}**Summary:** {state.get('summary', '')}\n\n{reason} "
              f"{' '.join(brief.escalation.message.split())}")
+    if reason == routing.WANTS_PERSON and state.get("hits") and state["confidence"] >= brief.escalation.min_confidence:
+        reply += f"\n\nIn the meantime, this article may help: *{state['hits'][0]['title']}*."
     return {"outcome": "escalated", "awaiting": None, "handoff": handoff, "reply": reply, "llm_calls": calls,
             "flags": state["flags"] + ["escalated"]}
 

@@ -25,9 +25,8 @@ class Route:
 
 
 def after_understanding(intent: str, forbidden_reason: str | None) -> Route:
-    """After reading the message: what it asks for decides whether retrieval is needed at all."""
-    if intent == "human":
-        return Route("escalate", WANTS_PERSON)
+    """After reading the message: what it asks for decides whether retrieval is needed at all.
+    (A request for a person still retrieves: the handoff can point at an article meanwhile.)"""
     if forbidden_reason:
         return Route("escalate", forbidden_reason)
     if intent == "resolved":
@@ -41,6 +40,8 @@ def after_retrieval(state: dict, brief: Brief, missing_detail: str | None) -> Ro
     """With the articles found: answer, ask for the one missing detail, reply that it is not our
     topic, or hand over."""
     confident = bool(state.get("hits")) and state.get("confidence", 0.0) >= brief.escalation.min_confidence
+    if state.get("intent") == "human":
+        return Route("escalate", WANTS_PERSON)
     if state.get("intent") == "retry" and state.get("failed_attempts", 0) >= brief.escalation.max_failed_attempts:
         return Route("escalate", FIXES_FAILED)
     if not confident:

@@ -44,6 +44,7 @@ class IndexReport:
     removed: list[str] = field(default_factory=list)
     problems: list[ArticleProblem] = field(default_factory=list)
     embedded_chunks: int = 0
+    embedded_titles: int = 0
 
 
 def open_chroma(settings: Settings) -> chromadb.ClientAPI:
@@ -130,8 +131,33 @@ def build_index(settings: Settings, embedder: Embedder, progress: ProgressCallba
         lock.release()
 
 
+def titles_collection_name(collection: str) -> str:
+    """One vector per article title: the retriever's third channel (titles state what an article answers)."""
+    return f"{collection}-titles"
+
+
+def _update_titles(client, settings, embedder, articles: list[Article], keys: dict[str, str]) -> int:
+    """Embed the titles of new and changed articles, drop those of removed ones; how many were embedded."""
+    titles = get_collection(client, titles_collection_name(settings.collection))
+    stored = titles.get(include=["metadatas"])
+    present = {aid: meta.get("article_hash") for aid, meta in zip(stored["ids"], stored["metadatas"])}
+    wanted = {a.id for a in articles}
+    stale = [aid for aid in present if aid not in wanted]
+    if stale:
+        titles.delete(ids=stale)
+    changed = [a for a in articles if present.get(a.id) != keys[a.id]]
+    for start in range(0, len(changed), EMBED_BATCH):
+        batch = changed[start:start + EMBED_BATCH]
+        titles.upsert(ids=[a.id for a in batch], embeddings=embedder.embed([a.title for a in batch]).tolist(),
+                      documents=[a.title for a in batch],
+                      metadatas=[{"article_id": a.id, "article_hash": keys[a.id], "audience": a.audience,
+                                  "type": a.type} for a in batch])
+    return len(changed)
+
+
 def _update(settings, embedder, articles: list[Article], problems, progress, max_words) -> IndexReport:
-    collection = get_collection(open_chroma(settings), settings.collection)
+    client = open_chroma(settings)
+    collection = get_collection(client, settings.collection)
     indexed = _indexed_hashes(collection)
     wanted = {a.id: a for a in articles}
     old_manifest = read_manifest(settings.index_dir)
@@ -174,6 +200,7 @@ def _update(settings, embedder, articles: list[Article], problems, progress, max
             progress(done, len(pending))
     report.embedded_chunks = done
     report.chunks = collection.count()
+    report.embedded_titles = _update_titles(client, settings, embedder, articles, keys)
     hashes = {a.id: a.content_hash for a in articles}
     report.kb_version = kb_version(hashes)
     lexical_dir = f"lexical-{report.kb_version}-{max_words}"
@@ -199,7 +226,22 @@ def _update(settings, embedder, articles: list[Article], problems, progress, max
     for old in settings.index_dir.glob("lexical-*"):
         if old.name != lexical_dir:
             shutil.rmtree(old, ignore_errors=True)
+    manifest = read_manifest(settings.index_dir)
+    if report.kb_version != old_manifest.get("kb_version") or "calibration" not in old_manifest:
+        _calibrate(settings, embedder, manifest)
     return report
+
+
+def _calibrate(settings: Settings, embedder: Embedder, manifest: dict) -> None:
+    """Fit the confidence on this knowledge base (knowledge/calibration.py) and keep it in the manifest."""
+    from supportgraph.knowledge.calibration import self_calibrate
+    from supportgraph.knowledge.retrieval import Retriever
+
+    fitted = self_calibrate(Retriever(settings, embedder))
+    if fitted is not None:
+        calibration, questions = fitted
+        manifest["calibration"] = calibration.model_dump() | {"questions": questions}
+        _write_json(settings.index_dir / "manifest.json", manifest)
 
 
 def _chunk_metadata(article: Article, chunk: Chunk, chunk_count: int, key: str) -> dict:

@@ -31,6 +31,11 @@ def _tokenize(texts: list[str]):
     return bm25s.tokenize(texts, stopwords="en", stemmer=_STEMMER, show_progress=False)
 
 
+def stems(text: str) -> list[str]:
+    """The words BM25 reads: lowercased, English stopwords out, Snowball-stemmed."""
+    return bm25s.tokenize([text], stopwords="en", stemmer=_STEMMER, show_progress=False, return_ids=False)[0]
+
+
 class LexicalIndex:
     def __init__(self, model: bm25s.BM25 | None, docs: list[LexicalDoc]) -> None:
         self.model = model

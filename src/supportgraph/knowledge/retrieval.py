@@ -1,10 +1,16 @@
-"""Article-level hybrid retrieval: dense (Chroma) + lexical (BM25), fused.
+"""Article-level hybrid retrieval over three channels, fused.
 
-Each retriever ranks chunks; chunks collapse to their article (best chunk
-wins, passages kept), and the two article lists are fused: by default a
-weighted sum of min-max normalised scores (measured better than reciprocal
-rank fusion on both benchmark sets, docs/benchmarks.md), or RRF. Filters (audience, type, product area, tags,
-exclusions) become the set of allowed articles, enforced inside both queries:
+The query is cleaned first (knowledge/query.py: no greeting, signature or pasted log; the log's
+error codes join the lexical query). Then three channels score articles:
+
+- dense: Chroma over heading-aware chunks (cosine; an article scores its best chunk, whose
+  passages are kept);
+- titles: Chroma over one vector per article title (what the article says it answers);
+- lexical: BM25 over the same chunks (title and section in each).
+
+Each channel's best articles are normalised per query and summed (knowledge/fusion.py; z-scores
+by default, chosen by leave-one-dataset-out, docs/benchmarks.md). Filters (audience, type, product
+area, tags, exclusions) become the set of allowed articles, enforced inside every query:
 staff-only articles never enter a customer's candidates.
 """
 
@@ -22,17 +28,20 @@ from supportgraph.config import Settings
 from supportgraph.errors import IndexNotBuiltError
 from supportgraph.knowledge.articles import Article
 from supportgraph.knowledge.embedding import Embedder
+from supportgraph.knowledge.fusion import fuse
 from supportgraph.knowledge.index import (
     get_collection,
     open_chroma,
     read_manifest,
     reset_chroma_clients,
+    titles_collection_name,
 )
-from supportgraph.knowledge.lexical import LexicalIndex
+from supportgraph.knowledge.lexical import LexicalIndex, stems
+from supportgraph.knowledge.query import clean_query
 from supportgraph.params import RetrievalParams, load_params
 
 CHAT_MIN_SIMILARITY = 0.6  # a resolved chat must be this close to count as "the same issue"
-BM25_SQUASH = 5.0  # bm25 / (bm25 + 5): a corpus-independent 0..1 feature for calibration
+CHANNELS = ("dense", "title", "lexical")
 
 
 @dataclass(frozen=True)
@@ -60,31 +69,18 @@ class Passage:
 @dataclass
 class Hit:
     article: Article
-    score: float                 # what the ranking used (fused, cosine or BM25, by mode)
+    score: float                 # what the ranking used (fused, or one channel's raw score by mode)
     dense_score: float = 0.0     # best chunk's cosine similarity
+    title_score: float = 0.0     # the title's cosine similarity
     lexical_score: float = 0.0   # best chunk's BM25 score
     dense_rank: int | None = None
+    title_rank: int | None = None
     lexical_rank: int | None = None
     passages: list[Passage] = field(default_factory=list)
     chats: list[str] = field(default_factory=list)  # similar resolved conversations this article fixed
-
-
-def confidence_features(hits: list[Hit]) -> list[float]:
-    """Features of the best hit that predict whether it is right: its cosine, its squashed
-    BM25 score, whether both retrievers ranked it first, and its fused-score margin."""
-    top = hits[0]
-    margin = (top.score - hits[1].score) / top.score if len(hits) > 1 and top.score > 0 else 1.0
-    agreement = 1.0 if top.dense_rank == 1 and top.lexical_rank == 1 else 0.0
-    return [top.dense_score, top.lexical_score / (top.lexical_score + BM25_SQUASH), agreement, margin]
-
-
-def _min_max(scores: dict[str, float]) -> dict[str, float]:
-    if not scores:
-        return {}
-    low, high = min(scores.values()), max(scores.values())
-    if high == low:
-        return {key: 1.0 for key in scores}
-    return {key: (value - low) / (high - low) for key, value in scores.items()}
+    coverage: float = 0.0        # share of the query's words (IDF-weighted) this article contains
+    passage_coverage: float = 0.0  # ...that its best retrieved passage contains (words found together)
+    known: float = 0.0           # share of the query's words the knowledge base uses at all
 
 
 class Retriever:
@@ -95,12 +91,16 @@ class Retriever:
         self.embedder = embedder
         self.params = params or load_params(settings.project_dir).retrieval
         self._collection = None
+        self._titles = None
         self._chats = None
         self._lexical: LexicalIndex | None = None
         self._articles: dict[str, Article] = {}
+        self._manifest: dict = {}
         self._manifest_mtime = 0.0
         self._kb_version = ""
         self._words: tuple[str, frozenset[str]] = ("", frozenset())
+        self._terms: dict[str, frozenset[str]] = {}  # article id -> its stemmed words
+        self._idf: dict[str, float] = {}
         self._lock = threading.Lock()
 
     def warm_up(self) -> None:
@@ -119,12 +119,40 @@ class Retriever:
                 self._articles = {aid: Article(**data) for aid, data in raw.items()}
                 self._lexical = LexicalIndex.load(self.settings.index_dir / manifest["lexical_dir"])
                 self._kb_version = manifest["kb_version"]
+                self._manifest = manifest
+                self._index_terms()
                 self._manifest_mtime = mtime
+
+    def _index_terms(self) -> None:
+        self._terms = {aid: frozenset(stems(f"{a.title} {a.body}")) for aid, a in self._articles.items()}
+        counts: dict[str, int] = {}
+        for terms in self._terms.values():
+            for term in terms:
+                counts[term] = counts.get(term, 0) + 1
+        n = len(self._terms)
+        self._idf = {term: math.log((n + 1) / (count + 0.5)) for term, count in counts.items()}
+        self._unseen_idf = math.log((n + 1) / 0.5)
+
+    def _cover(self, lexical_query: str, hits: list[Hit]) -> None:
+        """Set each hit's coverage of the query, and how much of the query the knowledge base knows."""
+        weights = {t: self._idf.get(t, self._unseen_idf) for t in stems(lexical_query)}
+        total = sum(weights.values())
+        if not total:
+            return
+        known = sum(w for t, w in weights.items() if t in self._idf) / total
+        share = lambda terms: round(sum(w for t, w in weights.items() if t in terms) / total, 4)  # noqa: E731
+        for hit in hits:
+            hit.coverage = share(self._terms.get(hit.article.id, frozenset()))
+            hit.passage_coverage = max((share(set(stems(f"{p.section} {p.text}"))) for p in hit.passages if p.text),
+                                       default=0.0)
+            hit.known = round(known, 4)
 
     def _open(self) -> None:
         from supportgraph.knowledge.chats import chats_collection
 
-        self._collection = get_collection(open_chroma(self.settings), self.settings.collection)
+        client = open_chroma(self.settings)
+        self._collection = get_collection(client, self.settings.collection)
+        self._titles = get_collection(client, titles_collection_name(self.settings.collection))
         self._chats = chats_collection(self.settings)
 
     def _reopen(self) -> None:
@@ -140,6 +168,11 @@ class Retriever:
     def articles(self) -> dict[str, Article]:
         self.warm_up()
         return self._articles
+
+    @property
+    def manifest(self) -> dict:
+        self.warm_up()
+        return self._manifest
 
     def article(self, article_id: str) -> Article | None:
         return self.articles.get(article_id)
@@ -160,32 +193,43 @@ class Retriever:
         allowed = {aid for aid, a in self._articles.items() if filters.allows(a) and aid not in exclude}
         if not allowed:
             return []
-        dense, chats = [], {}
+        cleaned = clean_query(query)
+        found: dict[str, list[tuple[str, Passage]]] = {}
+        chats: dict[str, list[tuple[str, float]]] = {}
         if mode in ("dense", "hybrid"):
-            vector = self.embedder.embed([query])[0].tolist()
+            vector = self.embedder.embed([cleaned.text])[0].tolist()
             try:
-                dense, chats = self._dense(vector, allowed), self._chat_support(vector, allowed)
+                found["dense"], found["title"] = self._dense(vector, allowed), self._title_hits(vector, allowed)
+                chats = self._chat_support(vector, allowed)
             except chromadb.errors.ChromaError:  # another process rewrote the store under us
                 with self._lock:
                     self._reopen()
-                dense, chats = self._dense(vector, allowed), self._chat_support(vector, allowed)
-        lexical = self._lexical_hits(query, allowed) if mode in ("lexical", "hybrid") else []
-        hits = self._merge(dense, lexical, mode)
+                found["dense"], found["title"] = self._dense(vector, allowed), self._title_hits(vector, allowed)
+                chats = self._chat_support(vector, allowed)
+        if mode in ("lexical", "hybrid"):
+            found["lexical"] = self._lexical_hits(cleaned.lexical, allowed)
+        hits = self._rank(found, mode)
         for article_id, support in chats.items():  # weighted below the articles' own evidence
-            hit = hits.setdefault(article_id, Hit(self._articles[article_id], 0.0))
+            hit = hits.setdefault(article_id, Hit(self._articles[article_id], min((h.score for h in hits.values()),
+                                                                                   default=0.0)))
             hit.chats = [chat_id for chat_id, _ in support]
-            hit.score += self.params.chat_weight * self.params.dense_weight * max(sim for _, sim in support)
-        return sorted(hits.values(), key=lambda h: h.score, reverse=True)[:k]
+            hit.score += self.params.chat_weight * max(sim for _, sim in support)
+        best = sorted(hits.values(), key=lambda h: h.score, reverse=True)[:k]
+        self._cover(cleaned.lexical, best)
+        return best
 
     def confidence(self, hits: list[Hit]) -> float:
-        """Calibrated probability that the best hit is the right article (0 when there is none)."""
+        """Probability that the best hit is the right article (0 when there is none), from the
+        calibration fitted on this knowledge base at index time, else params.yaml's."""
         if not hits:
             return 0.0
-        c = self.params.confidence
-        weights = (c.dense, c.lexical, c.agreement, c.margin)
-        z = c.intercept + sum(w * x for w, x in zip(weights, confidence_features(hits)))
-        return round(1.0 / (1.0 + math.exp(-z)), 4)
+        from supportgraph.knowledge.calibration import calibration_for, features
 
+        calibration = calibration_for(self.manifest, self.params)
+        z = calibration.intercept + sum(w * x for w, x in zip(calibration.weights(), features(hits, self)))
+        return round(1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z)))), 4)
+
+    # --- channels ----------------------------------------------------------------------------
     def _dense(self, vector: list[float], allowed: set[str]) -> list[tuple[str, Passage]]:
         result = self._collection.query(
             query_embeddings=[vector], n_results=self.params.candidates,
@@ -193,6 +237,16 @@ class Retriever:
         return [(meta["article_id"], Passage(cid, meta["section"], text, round(1.0 - dist, 4)))
                 for cid, text, meta, dist in zip(result["ids"][0], result["documents"][0],
                                                  result["metadatas"][0], result["distances"][0])]
+
+    def _title_hits(self, vector: list[float], allowed: set[str]) -> list[tuple[str, Passage]]:
+        count = self._titles.count()
+        if count == 0:  # an index built before titles were indexed: the next `index` adds them
+            return []
+        result = self._titles.query(
+            query_embeddings=[vector], n_results=min(self.params.articles_per_channel, count),
+            where={"article_id": {"$in": sorted(allowed)}}, include=["metadatas", "distances"])
+        return [(meta["article_id"], Passage(f"{meta['article_id']}#title", "", "", round(1.0 - dist, 4)))
+                for meta, dist in zip(result["metadatas"][0], result["distances"][0])]
 
     def _chat_support(self, vector: list[float], allowed: set[str]) -> dict[str, list[tuple[str, float]]]:
         count = self._chats.count()
@@ -210,32 +264,34 @@ class Retriever:
         return [(doc.article_id, Passage(doc.chunk_id, doc.section, doc.text, round(score, 4)))
                 for doc, score in self._lexical.search(query, self.params.candidates, allowed)]
 
-    def _merge(self, dense, lexical, mode: str) -> dict[str, Hit]:
+    def _rank(self, found: dict[str, list[tuple[str, Passage]]], mode: str) -> dict[str, Hit]:
+        """Collapse each channel's results to articles (best first), keep each channel's best
+        ``articles_per_channel``, and score them by ``mode``: fused, or one channel's raw score."""
         hits: dict[str, Hit] = {}
-        for source, ranked in (("dense", dense), ("lexical", lexical)):
-            rank = 0
+        channel_scores: dict[str, dict[str, float]] = {}
+        for channel, ranked in found.items():
+            scores: dict[str, float] = {}
             for article_id, passage in ranked:
                 article = self._articles.get(article_id)
-                if article is None:  # chunk of an indexing run that has not finished
-                    continue
+                if article is None or (article_id not in scores and len(scores) >= self.params.articles_per_channel):
+                    continue  # a chunk of an unfinished indexing run, or below the channel's cut
                 hit = hits.setdefault(article_id, Hit(article, 0.0))
-                if getattr(hit, f"{source}_rank") is None:
-                    rank += 1
-                    setattr(hit, f"{source}_rank", rank)
-                    setattr(hit, f"{source}_score", passage.score)
-                if all(p.chunk_id != passage.chunk_id for p in hit.passages):
+                if article_id not in scores:
+                    scores[article_id] = passage.score
+                    setattr(hit, f"{channel}_rank", len(scores))
+                    setattr(hit, f"{channel}_score", passage.score)
+                if channel != "title" and all(p.chunk_id != passage.chunk_id for p in hit.passages):
                     hit.passages.append(passage)
+            channel_scores[channel] = scores
         p = self.params
-        dense_norm = _min_max({aid: h.dense_score for aid, h in hits.items() if h.dense_rank})
-        lexical_norm = _min_max({aid: h.lexical_score for aid, h in hits.items() if h.lexical_rank})
-        for aid, hit in hits.items():
-            if mode == "dense":
-                hit.score = hit.dense_score
-            elif mode == "lexical":
-                hit.score = hit.lexical_score
-            elif p.fusion == "rrf":
-                hit.score = sum(weight / (p.rrf_k + rank) for weight, rank in
-                                ((p.dense_weight, hit.dense_rank), (p.lexical_weight, hit.lexical_rank)) if rank)
-            else:  # min-max normalised scores, weighted; absent from a list counts as that list's minimum
-                hit.score = p.dense_weight * dense_norm.get(aid, 0.0) + p.lexical_weight * lexical_norm.get(aid, 0.0)
+        if mode == "hybrid":
+            weights = {"dense": p.dense_weight, "title": p.title_weight, "lexical": p.lexical_weight}
+            fused = fuse(channel_scores, weights, p.fusion, p.rrf_k)
+            for article_id, hit in hits.items():
+                hit.score = fused[article_id]
+        else:
+            channel = "lexical" if mode == "lexical" else "dense"
+            hits = {aid: hit for aid, hit in hits.items() if aid in channel_scores.get(channel, {})}
+            for article_id, hit in hits.items():
+                hit.score = channel_scores[channel][article_id]
         return hits
