@@ -28,7 +28,7 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from sqlalchemy import make_url
 
 from supportgraph.config import Settings
-from supportgraph.errors import ConfigError, StoreError
+from supportgraph.errors import ConfigError, StoreError, ThreadBusyError
 
 SETUP_FIX = "run `supportgraph db setup` once (not on every replica), then start the replicas."
 Reconciled = Literal["ok", "rolled_back", "dropped", "untracked", "behind"]
@@ -217,3 +217,64 @@ def reconcile_all(memory: Memory, store, lease_s: float = 60.0) -> dict[str, Rec
         finally:
             release_claim(store, thread_id, owner)
     return done
+
+
+def forget_thread(memory: Memory, store, thread_id: str, lease_s: float = 60.0) -> bool:
+    """Delete a conversation: its transcript, then its memory, under its claim; False if it had neither.
+
+    In this order, a crash in between leaves memory without a transcript, which the next
+    reconciliation drops; the other order could leave a transcript whose memory is gone."""
+    from supportgraph.store.threads import claim_thread, delete_transcript, new_owner, release_claim
+
+    owner = new_owner()
+    if retry_after := claim_thread(store, thread_id, owner, lease_s):
+        raise ThreadBusyError(thread_id, retry_after)
+    try:
+        had_memory = memory.latest_id(thread_id) is not None
+        found = delete_transcript(store, thread_id)
+        memory.delete_thread(thread_id)
+        return found or had_memory
+    finally:
+        release_claim(store, thread_id, owner)
+
+
+@dataclass
+class PruneReport:
+    deleted: list[str]
+    pruned: int
+    busy: list[str]
+
+
+def prune_memory(memory: Memory, store, older_than, *, dry_run: bool = False, lease_s: float = 60.0) -> PruneReport:
+    """Retention: delete conversations idle for ``older_than`` (transcript, then memory), and keep only
+    the latest checkpoint of the others (reconciled first, so the checkpoint kept is the recorded one)."""
+    import datetime as dt
+
+    from supportgraph.store.threads import claim_thread, new_owner, release_claim, threads_older_than
+
+    cutoff = dt.datetime.now(dt.UTC) - older_than
+    old = set(threads_older_than(store, cutoff))
+    recorded_or_remembered = memory.thread_ids()
+    report = PruneReport(deleted=sorted(old), pruned=0, busy=[])
+    if dry_run:
+        report.pruned = len(recorded_or_remembered - old)
+        return report
+    report.deleted = []
+    for thread_id in sorted(old):
+        try:
+            forget_thread(memory, store, thread_id, lease_s)
+            report.deleted.append(thread_id)
+        except ThreadBusyError:  # someone came back to it
+            report.busy.append(thread_id)
+    for thread_id in sorted(recorded_or_remembered - old):
+        owner = new_owner()
+        if claim_thread(store, thread_id, owner, lease_s):
+            report.busy.append(thread_id)
+            continue
+        try:
+            reconcile_thread(memory, store, thread_id)
+            memory.prune(thread_id)
+            report.pruned += 1
+        finally:
+            release_claim(store, thread_id, owner)
+    return report

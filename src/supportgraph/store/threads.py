@@ -115,7 +115,7 @@ def create_thread(store: Store, thread_id: str, tenant: str, end_user: str | Non
 def delete_transcript(store: Store, thread_id: str) -> bool:
     """Delete a conversation's turns, feedback, tags, review, deliveries and ownership; True if there was any.
 
-    One transaction. Memory (checkpoints) is deleted after it by ``agents.memory``; a crash between
+    One transaction; call it holding the thread's claim. Memory (checkpoints) is deleted after it by ``agents.memory``; a crash between
     the two leaves checkpoints without a transcript, which the reconciliation removes."""
     with store.session() as session, session.begin():
         turn_ids = list(session.scalars(select(Turn.id).where(Turn.conversation_id == thread_id)))
@@ -129,7 +129,6 @@ def delete_transcript(store: Store, thread_id: str) -> bool:
         session.execute(delete(Conversation).where(Conversation.id == thread_id))
         session.execute(delete(WebhookDelivery).where(WebhookDelivery.thread_id == thread_id))
         session.execute(delete(ApiThread).where(ApiThread.thread_id == thread_id))
-        session.execute(delete(ThreadClaim).where(ThreadClaim.thread_id == thread_id))
         return found
 
 
