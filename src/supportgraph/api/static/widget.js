@@ -28,6 +28,11 @@
     return { "Content-Type": "application/json", "X-Api-Key": key, "X-End-User": endUser };
   }
 
+  // The reply is markdown; shown as text, so drop the emphasis marks rather than render HTML.
+  function plain(markdown) {
+    return markdown.replace(/\*\*([^*]+)\*\*/g, "$1").replace(/(^|\s)\*([^*\s][^*]*)\*/g, "$1$2");
+  }
+
   function add(kind, text) {
     const item = document.createElement("li");
     item.className = kind;
@@ -81,7 +86,7 @@
     if (event === "step") {
       status.textContent = (STEP_NAMES[data.node] || "Working") + "…";
     } else if (event === "reply") {
-      state.item = add("agent", data.reply);
+      state.item = add("agent", plain(data.reply));
       state.turnId = data.turn_id;
     } else if (event === "citation" && state.item) {
       if (!state.list) {
