@@ -210,3 +210,20 @@ def test_openapi_docs_and_the_chat_page_are_served(api):
     assert page.status_code == 200 and "Describe your problem" in page.text
     assert "script-src 'self'" in page.headers["content-security-policy"]
     assert api.get("/widget/widget.js").headers["content-type"].startswith(("text/javascript", "application/javascript"))
+
+
+def test_a_slow_turn_gets_heartbeats_while_it_runs(api, unit_agent, monkeypatch):
+    import time
+
+    real = unit_agent.ask_stream
+
+    def slow(*args, **kwargs):
+        for item in real(*args, **kwargs):
+            time.sleep(0.25)  # a slow model between steps
+            yield item
+    monkeypatch.setattr(unit_agent, "ask_stream", slow)
+    unit_agent.settings.sse_ping_s = 0.1
+    response = api.post("/runs/stream", headers=as_user(key(unit_agent), "alice"),
+                        json={"input": {"message": "I was charged twice this month"}})
+    pings = [line for line in response.text.splitlines() if line.startswith(": ping")]
+    assert len(pings) >= 3 and dict(events(response))["end"]["status"] == "success"
