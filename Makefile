@@ -69,9 +69,11 @@ postgres:
 test: install browser postgres llm-check
 	SUPPORTGRAPH_REQUIRE_POSTGRES=1 SUPPORTGRAPH_REQUIRE_BROWSER=1 $(BIN)/pytest
 
-# Retrieval benchmark (figures for docs/benchmarks.md); not a test.
-bench: install
+# Retrieval benchmark, then the API load benchmark (1 vs 2 replicas on a throwaway PostgreSQL and
+# `chroma run`, loopback only, bounded): figures for docs/benchmarks.md; not a test.
+bench: install postgres
 	$(BIN)/python bench/retrieval.py --sweep
+	$(BIN)/python bench/load.py
 
 # The DVC pipeline (dvc.yaml): only stages whose inputs changed run again.
 repro: install

@@ -32,6 +32,17 @@ class Settings(BaseSettings):
     llm_timeout_s: float = Field(default=20.0, gt=0)
     llm_retries: int = Field(default=1, ge=0)
     app_url: str = Field(default="http://localhost:8501", description="Where the Streamlit app is served; backlog evidence links point there.")
+    # The HTTP API (`supportgraph serve`) and more than one replica.
+    turn_lease_s: float = Field(default=60.0, gt=0, description="How long a running turn holds its thread before another replica may take it over; renewed at every step of the turn.")
+    turn_wait_s: float = Field(default=30.0, ge=0, description="A run with multitask_strategy=enqueue waits this long for the thread's running turn, then answers 409.")
+    rate_limit_per_key: int = Field(default=600, ge=1, description="Requests per minute per API key (the default of new keys).")
+    rate_limit_per_end_user: int = Field(default=30, ge=1, description="Requests per minute per end user of a key (the default of new keys).")
+    sse_ping_s: float = Field(default=15.0, gt=0, description="Heartbeat interval of a streamed run.")
+    webhook_poll_s: float = Field(default=1.0, gt=0, description="How often a replica looks for webhook events to deliver.")
+    webhook_retry_base_s: float = Field(default=5.0, gt=0, description="First retry delay of a failed webhook delivery; doubled at each attempt.")
+    webhook_max_attempts: int = Field(default=8, ge=1, description="Attempts before a webhook delivery is marked failed.")
+    webhook_timeout_s: float = Field(default=10.0, gt=0)
+    memory_pool_size: int = Field(default=10, ge=1, description="PostgreSQL connections per process for conversation memory.")
 
     def model_post_init(self, __context: object) -> None:
         root = self.project_dir.resolve()

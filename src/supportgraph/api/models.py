@@ -1,0 +1,149 @@
+"""Request and response bodies of the API (pydantic at the edge). Shapes follow LangGraph's Agent
+Protocol where it fits: threads, runs with ``assistant_id`` and ``input``, ``multitask_strategy``,
+``if_not_exists``, history items with ``values``/``metadata``/``checkpoint``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from supportgraph.agents.service import Citation
+
+ASSISTANT_ID = "support"
+ThreadId = Field(default=None, pattern=r"^[A-Za-z0-9_-]{8,64}$", description="Your own id (8-64 of A-Z a-z 0-9 _ -); "
+                 "default: a new random one.")
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    fix: str
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+class ThreadCreate(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    thread_id: str | None = ThreadId
+    metadata: dict = Field(default_factory=dict)
+    if_exists: Literal["raise", "do_nothing"] = "raise"
+
+
+class Thread(BaseModel):
+    thread_id: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    metadata: dict
+    status: Literal["idle", "busy"]
+    end_user: str | None = None
+
+
+class InputMessage(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    role: str | None = Field(default=None, description="user / human (LangChain's `type` also works)")
+    type: str | None = None
+    content: str
+
+
+class RunInput(BaseModel):
+    """The customer's message: ``{"message": "..."}``, or LangGraph's ``{"messages": [{"role": "user", ...}]}``
+    (the last user message is the one answered; the thread's memory holds the rest)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    message: str | None = Field(default=None, max_length=20_000)
+    messages: list[InputMessage] | None = None
+
+    @model_validator(mode="after")
+    def _one_message(self) -> RunInput:
+        if self.message is None and not any((m.role or m.type) in ("user", "human") for m in self.messages or []):
+            raise ValueError("input needs `message` (text) or `messages` with a user message")
+        return self
+
+    def text(self) -> str:
+        if self.message is not None:
+            return self.message
+        return [m.content for m in self.messages if (m.role or m.type) in ("user", "human")][-1]
+
+
+class RunCreate(BaseModel):
+    """A turn. Other Agent Protocol fields (config, stream_mode, on_disconnect...) are accepted and ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    assistant_id: str = ASSISTANT_ID
+    input: RunInput
+    metadata: dict = Field(default_factory=dict)
+    multitask_strategy: Literal["reject", "enqueue"] = Field(
+        default="reject", description="A turn already running on the thread: reject (409) or enqueue "
+                                      "(wait for it, up to SUPPORTGRAPH_TURN_WAIT_S, then 409).")
+    if_not_exists: Literal["reject", "create"] = Field(
+        default="reject", description="The thread does not exist: reject (404) or create it for this end user.")
+
+
+class RunOutput(BaseModel):
+    run_id: str
+    thread_id: str
+    turn_id: int
+    status: Literal["success"] = "success"
+    outcome: str = Field(description="answered | clarify | escalated | resolved | refused")
+    reply: str = Field(description="The whole reply to show the customer (markdown).")
+    summary: str
+    steps: list[str]
+    citations: list[Citation]
+    handoff: str | None = Field(default=None, description="Set when a person takes over: the summary they get.")
+    kb_version: str
+    latency_ms: float
+
+
+class FeedbackBody(BaseModel):
+    thumb: Literal["up", "down"] | None = None
+    stars: int | None = Field(default=None, ge=1, le=5)
+    comment: str | None = Field(default=None, max_length=4000)
+
+
+class FeedbackOut(FeedbackBody):
+    turn_id: int
+
+
+class TurnValues(BaseModel):
+    message: str
+    reply: str
+    outcome: str
+    summary: str
+    citations: list[dict]
+
+
+class HistoryItem(BaseModel):
+    """One turn, as a state of the thread (newest first, like Agent Protocol's history)."""
+
+    values: TurnValues
+    metadata: dict = Field(description="turn_id, kb_version, feedback")
+    created_at: dt.datetime
+    checkpoint: dict = Field(description="thread_id, checkpoint_id: the memory this turn ended on")
+
+
+class ArticleBody(BaseModel):
+    text: str = Field(description="The whole article file: front matter, then markdown (knowledge/README.md).",
+                      max_length=200_000)
+
+
+class IndexOut(BaseModel):
+    article_id: str | None = None
+    kb_version: str
+    embedded_chunks: int
+    articles: int
+
+
+class Assistant(BaseModel):
+    assistant_id: str = ASSISTANT_ID
+    graph_id: str = ASSISTANT_ID
+    name: str = "Support agent"
+    description: str = "Answers from cited help articles, asks one clarifying question, hands over to a person."
+    metadata: dict = Field(default_factory=dict)
