@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from supportgraph import privacy
 from supportgraph.agents.brief import Brief, load_brief
 from supportgraph.agents.graph import build_graph
+from supportgraph.agents.grounding import GroundingCheck
 from supportgraph.agents.guardrails import prepare_message
 from supportgraph.agents.intent import IntentClassifier
 from supportgraph.agents.models import build_chat_model
@@ -74,6 +75,7 @@ class SupportAgent:
         self.embedder = embedder or SentenceTransformerEmbedder(self.settings.embedding_model)
         self.retriever = retriever or Retriever(self.settings, self.embedder)
         self.intents = IntentClassifier(self.embedder)  # reads what each message does, with the same model
+        self.grounding = GroundingCheck(self.embedder)  # and checks the model's steps against their article
         self._store = store
         self._brief = brief
         self._checkpointer = checkpointer
@@ -153,7 +155,7 @@ class SupportAgent:
     def _run_graph(self, prepared, thread_id: str) -> tuple[dict, list[dict]]:
         """Run one turn; return the final state and how long each step took (the trace's per-node latency)."""
         context = AgentContext(brief=self._brief, retriever=self.retriever, intents=self.intents, model=self.model,
-                               prompts=self.prompts,
+                               grounding=self.grounding, prompts=self.prompts,
                                prompt_label=self.prompt_label, json_mode=self.settings.chat_json_mode)
         state: dict = {}
         node_ms: list[dict] = []
