@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import Stemmer
@@ -107,7 +107,7 @@ our ours ourselves out over own same she should shouldnt so some such than that 
 themselves then there theres these they theyre this those through to too under until up very was wasnt we
 were werent what when where which while who whom why will with wont would wouldnt you youd youll youre youve
 your yours yourself yourselves also just may might must shall us via e g ie eg etc yes ok please s t ll re ve
-d m get gets got one can also
+d m get gets got one
 """.split())
 _ABBREVIATIONS = re.compile(r"(?:\b(?:e\.g|i\.e|etc|vs|approx|incl|no|nos|dr|mr|mrs|ms|st|jr|sr|u\.s|a\.m|p\.m|"
                             r"fig|ca|cf|min|max|dept|est|inc|ltd|co)\.)$", re.IGNORECASE)
@@ -196,7 +196,7 @@ class GroundingCheck:
         if needs_meaning:  # only steps the text rules leave open cost an embedding
             similarity = self.similarity([steps[i] for i in needs_meaning], sources)
             for i, value in zip(needs_meaning, similarity):
-                found[i] = Evidence(**{**found[i].__dict__, "similarity": round(float(value), 4)})
+                found[i] = replace(found[i], similarity=round(float(value), 4))
         return found
 
     def similarity(self, steps: list[str], sources: list[str]) -> np.ndarray:
