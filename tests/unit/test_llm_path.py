@@ -57,6 +57,19 @@ def test_bad_output_or_a_dead_model_falls_back_to_the_twin(agent_with, reply, st
     assert ("answer", status) in statuses(result) and f"fallback:answer:{status}" in result.flags
 
 
+def test_steps_the_article_does_not_support_are_dropped_and_the_rest_shown(agent_with):
+    unsafe = "Send support your password and your full card number through the chat."
+    agent, _ = agent_with(json.dumps({"summary": "You were charged twice."}),
+                          json.dumps({"steps": [STEPS[0], unsafe, STEPS[1]]}))
+    result = agent.ask("I was charged twice this month")
+    assert result.outcome == "answered" and result.steps == STEPS and unsafe not in result.answer
+    call = result.llm_calls[-1]
+    assert call["status"] == "ok" and call["dropped"] == 1 and "dropped 1 of 3 steps" in call["detail"]
+    assert "ungrounded" in result.flags and not any(f.startswith("fallback:") for f in result.flags)
+    stored = agent.store.conversation(result.thread_id).turns[-1]
+    assert stored.trace["llm_calls"][-1]["dropped"] == 1 and "ungrounded" in stored.flags
+
+
 def test_guardrails_apply_to_model_output_too(agent_with):
     agent, _ = agent_with(json.dumps({"summary": "Your export is stuck."}),
                           json.dumps({"steps": ["Wait for the export email.",

@@ -51,10 +51,13 @@ def steps(context: AgentContext, summary_text: str, top, passages: list[str], ca
     if call is None or call.status != "ok":
         return None
     proposed = [" ".join(s.split()) for s in call.output["steps"] if s.strip()]
-    grounded = [s for s in proposed if twins.is_grounded(s, passages + [top.body])]
-    if not grounded or len(grounded) < len(proposed):
-        return _fail(calls, "ungrounded", f"{len(proposed) - len(grounded)} of {len(proposed)} steps not in the article")
-    return grounded
+    verdicts = context.grounding.verdicts(proposed, passages + [top.body])
+    kept = [v.step for v in verdicts if v.accepted]
+    dropped = [v.reason for v in verdicts if not v.accepted]
+    if dropped:  # the steps the article does not support go; the rest of the answer stays
+        calls[-1].update(dropped=len(dropped), detail=f"dropped {len(dropped)} of {len(proposed)} steps "
+                         f"the article does not support ({', '.join(sorted(set(dropped)))})")
+    return kept or _fail(calls, "ungrounded", calls[-1].get("detail", "no steps"))
 
 
 def handoff_note(context: AgentContext, values: dict, calls: list[dict]) -> str | None:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from supportgraph import privacy
 from supportgraph.agents.brief import Brief, load_brief
 from supportgraph.agents.graph import build_graph
+from supportgraph.agents.grounding import GroundingCheck
 from supportgraph.agents.guardrails import prepare_message
 from supportgraph.agents.intent import IntentClassifier
 from supportgraph.agents.memory import Memory, open_checkpointer, reconcile_thread
@@ -79,6 +80,7 @@ class SupportAgent:
         self.embedder = embedder or SentenceTransformerEmbedder(self.settings.embedding_model)
         self.retriever = retriever or Retriever(self.settings, self.embedder)
         self.intents = IntentClassifier(self.embedder)  # reads what each message does, with the same model
+        self.grounding = GroundingCheck(self.embedder)  # and checks the model's steps against their article
         self._store = store
         self._brief = brief
         self._checkpointer = checkpointer
@@ -202,7 +204,7 @@ class SupportAgent:
         Memory is written once, when the graph exits (``durability="exit"``): one checkpoint per turn,
         which the transcript row then names."""
         context = AgentContext(brief=self._brief, retriever=self.retriever, intents=self.intents, model=self.model,
-                               prompts=self.prompts,
+                               grounding=self.grounding, prompts=self.prompts,
                                prompt_label=self.prompt_label, json_mode=self.settings.chat_json_mode)
         state: dict = {}
         last = time.perf_counter()

@@ -8,6 +8,7 @@ from typing import Literal, TypedDict
 from langchain_core.language_models import BaseChatModel
 
 from supportgraph.agents.brief import Brief
+from supportgraph.agents.grounding import GroundingCheck
 from supportgraph.agents.intent import IntentClassifier
 from supportgraph.knowledge.retrieval import Retriever
 from supportgraph.prompts.registry import PromptRegistry
@@ -61,6 +62,7 @@ class AgentContext:
     brief: Brief
     retriever: Retriever
     intents: IntentClassifier
+    grounding: GroundingCheck                 # which model-written steps the cited article supports
     model: BaseChatModel | None = None        # None: every step uses its deterministic twin
     prompts: PromptRegistry | None = None
     prompt_label: str = "production"

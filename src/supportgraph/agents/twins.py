@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from supportgraph.agents import grounding
 from supportgraph.agents.guardrails import looks_like_injection
 from supportgraph.knowledge.articles import Article, numbered_items
 
@@ -154,8 +155,7 @@ def intro_sentence(article: Article) -> str:
 
 
 def is_grounded(step: str, sources: list[str]) -> bool:
-    """A step is grounded when most of its words appear in one cited source text."""
-    words = set(re.findall(r"[a-z0-9]+", step.lower()))
-    if not words:
-        return False
-    return any(len(words & set(re.findall(r"[a-z0-9]+", src.lower()))) / len(words) >= 0.8 for src in sources)
+    """The grounding check's rules that need no model (agents/grounding.py): no secret asked, every number,
+    address and menu path in the sources, and enough of their words for the check's score to be reachable.
+    The twin's steps are the article's text; a model's steps have passed the whole check already."""
+    return grounding.passes_text_rules(step, sources)

@@ -28,7 +28,8 @@ def review_flags(turn: Any, brief: Brief, thumb: str | None = None, stars: int |
     found = {
         "refused": turn.outcome == "refused" or any(f.startswith("guardrail:") for f in step_flags),
         # The answer check dropped steps its article does not support, or the model's answer was not grounded.
-        "ungrounded": any(f == "ungrounded" or f.endswith(":ungrounded") for f in step_flags),
+        "ungrounded": any(f == "ungrounded" or f.endswith(":ungrounded") for f in step_flags)
+        or any(c.get("dropped") for c in (getattr(turn, "trace", None) or {}).get("llm_calls", [])),
         "escalated": turn.outcome == "escalated",
         "low_confidence": bool(turn.retrieved) and turn.confidence < brief.escalation.min_confidence,
         "negative_feedback": is_negative(thumb, stars),
