@@ -326,9 +326,11 @@ class IntentClassifier:
         return [allowed[i] for i in scores.argmax(axis=0)]
 
     def read(self, message: str, awaiting: str | None = None, previous_issue: str = "",
-             human_patterns: list[str] = (), kb_words: frozenset[str] = frozenset(), product: str = "") -> Reading:
+             human_patterns: list[str] = (), kb_words: frozenset[str] = frozenset(), product: str = "",
+             gave_detail: bool = False) -> Reading:
         """``kb_words``: the help centre's vocabulary (a brand it mentions is on topic); ``product``:
-        what customers call it (a question naming it is ours)."""
+        what customers call it (a question naming it is ours); ``gave_detail``: the message names a
+        value of the detail the agent just asked for ("iPhone")."""
         self.warm_up()
         parts = split_clauses(message) or [(message.strip(), False, False)]
         follow_up = awaiting in ("confirm", "clarify")
@@ -368,14 +370,14 @@ class IntentClassifier:
             clauses = [c if c.polarity or c.act not in ("affirm", "deny") else
                        Clause(c.text, "question" if c.question else "ack", c.question, c.new_topic, c.contrast, 0.0,
                               c.same_topic) for c in clauses]
-        return Reading(_combine(clauses, awaiting), _questions(clauses), clauses)
+        return Reading(_combine(clauses, awaiting, gave_detail), _questions(clauses), clauses)
 
 
 SAME_TOPIC = 0.45  # cosine between a follow-up's problem and the issue being worked on
 SMALL_TALK_FLOOR = 0.3
 
 
-def _combine(clauses: list[Clause], awaiting: str | None) -> Intent:
+def _combine(clauses: list[Clause], awaiting: str | None, gave_detail: bool = False) -> Intent:
     acts = [c.act for c in clauses]
     if "human" in acts:
         return "human"
@@ -404,7 +406,7 @@ def _combine(clauses: list[Clause], awaiting: str | None) -> Intent:
         # change of subject ("actually, how do I cancel?") starts a new issue.
         if [c for c in questions + problems if c.question or c.new_topic]:
             return "new_issue"
-        if set(acts) - set(SMALL_TALK) - {"off_topic"}:
+        if set(acts) - set(SMALL_TALK) - {"off_topic"} or gave_detail:
             return "clarify_answer"
     elif questions or problems:
         return "new_issue"

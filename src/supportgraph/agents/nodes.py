@@ -53,8 +53,10 @@ def summarize(state: SupportState, runtime: Runtime[AgentContext]) -> Command:
             slots[name] = value
     # After an answer the customer reports how it went, even when the brief asks no confirmation.
     awaiting = state.get("awaiting") or ("confirm" if state.get("offered") else None)
+    asked = (state.get("asked") or [None])[-1]
+    gave_detail = awaiting == "clarify" and asked in brief.slots and brief.slots[asked].find(message) is not None
     reading = context.intents.read(message, awaiting, state.get("issue", ""), brief.escalation.human_request,
-                                   context.retriever.words, brief.product)
+                                   context.retriever.words, brief.product, gave_detail)
     intent = reading.intent
     topic = brief.escalation.forbidden_topic(message)
     update: dict = {"slots": slots, "intent": intent, "questions": [], "small_talk": reading.small_talk}
@@ -163,7 +165,7 @@ def answer(state: SupportState, runtime: Runtime[AgentContext]) -> dict:
                           "title": f"the same fix resolved {len(chats)} similar conversation{'s' * (len(chats) > 1)}"})
     grounded_sources = [top.body] + [h["passages"][0] for h in state["hits"][1:] if h["passages"]]
     flags = list(state["flags"])
-    kept = [s for s in steps if twins.is_grounded(s, grounded_sources)]
+    kept = runtime.context.grounding.keep(steps, grounded_sources)
     offered = state.get("offered", []) + [top.id]
     also_answers = []
     for other in state.get("also", []):
@@ -173,7 +175,7 @@ def answer(state: SupportState, runtime: Runtime[AgentContext]) -> dict:
             other_steps = _draft_steps(runtime.context, block["summary"], article, other["hits"][0]["passages"],
                                        slots, calls)
             block.update(id=article.id, title=article.title,
-                         steps=[s for s in other_steps if twins.is_grounded(s, [article.body])])
+                         steps=runtime.context.grounding.keep(other_steps, [article.body]))
             if block["steps"]:
                 citations.append({"id": article.id, "title": article.title, "type": article.type, "note": ""})
                 offered.append(article.id)
