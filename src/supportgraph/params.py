@@ -27,12 +27,12 @@ class Calibration(BaseModel):
 
     source: Literal["defaults", "self", "labelled"] = "defaults"
     null_quantile: float = Field(default=0.1, gt=0, lt=1)  # "self": where 0.5 falls among unanswerable scores
-    intercept: float = -4.0
-    dense: float = 3.5
-    title: float = 0.25
-    coverage: float = 1.25
-    passage_coverage: float = 1.7
-    known: float = -1.0
+    intercept: float = -1.6
+    dense: float = 3.083
+    title: float = 0.488
+    coverage: float = 0.947
+    passage_coverage: float = 1.375
+    known: float = -0.904
 
     def weights(self) -> tuple[float, ...]:
         """In the order of calibration.FEATURES."""

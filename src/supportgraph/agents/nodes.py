@@ -14,6 +14,7 @@ from langgraph.types import Command
 
 from supportgraph.agents import llm_steps, routing, twins
 from supportgraph.agents.state import TURN_FIELDS, AgentContext, SupportState
+from supportgraph.knowledge.articles import numbered_items
 
 DEVICE_LABELS = {"ios": "iOS", "android": "Android", "windows": "Windows", "mac": "Mac", "web": "Web"}
 RETRIEVE_K = 5
@@ -89,7 +90,8 @@ def _hits(retriever, query: str, exclude: list[str]) -> tuple[list[dict], float]
     hits = retriever.search(query, k=RETRIEVE_K, exclude=exclude)
     return ([{"id": h.article.id, "title": h.article.title, "type": h.article.type, "score": round(h.score, 4),
               "dense": h.dense_score, "requires": h.article.requires, "chats": h.chats,
-              "passages": [p.text for p in h.passages[:3]]} for h in hits], retriever.confidence(hits))
+              "passages": [p.text for p in h.passages[:3]], "sections": [p.section for p in h.passages[:3]]}
+             for h in hits], retriever.confidence(hits))
 
 
 def retrieve(state: SupportState, runtime: Runtime[AgentContext]) -> Command:
@@ -137,10 +139,17 @@ def clarify(state: SupportState, runtime: Runtime[AgentContext]) -> dict:
             "reply": f"**Summary:** {state['summary']}\n\n{question}"}
 
 
-def _draft_steps(context: AgentContext, summary: str, article, passages: list[str], slots: dict,
-                 calls: list[dict]) -> list[str]:
-    steps = llm_steps.steps(context, summary, article, passages, calls)
-    return steps if steps is not None else twins.steps_from_article(article, slots, DEVICE_LABELS)
+def _draft(context: AgentContext, summary: str, article, hit: dict, slots: dict, calls: list[dict],
+           question: str = "") -> tuple[str, list[str], bool]:
+    """(lead, steps, from a numbered list): the model's steps when it is configured and they hold
+    up, else the article's own (the passage that matched the question leads)."""
+    steps = llm_steps.steps(context, summary, article, hit["passages"], calls)
+    if steps is not None:
+        return twins.intro_sentence(article), steps, True
+    section = (hit.get("sections") or [""])[0]
+    lead, steps = twins.answer_from_article(article, slots, DEVICE_LABELS, section, (hit["passages"] or [""])[0],
+                                            question or summary)
+    return lead, steps, bool(steps) and any(steps[0] in numbered_items(s.text) for s in article.sections())
 
 
 def answer(state: SupportState, runtime: Runtime[AgentContext]) -> dict:
@@ -151,7 +160,8 @@ def answer(state: SupportState, runtime: Runtime[AgentContext]) -> dict:
     top = retriever.article(state["hits"][0]["id"])
     calls = list(state.get("llm_calls", []))
     slots = state.get("slots") or {}
-    steps = _draft_steps(runtime.context, state["summary"], top, state["hits"][0]["passages"], slots, calls)
+    lead, steps, numbered = _draft(runtime.context, state["summary"], top, state["hits"][0], slots, calls,
+                                   state.get("issue", ""))
     citations = [{"id": top.id, "title": top.title, "type": top.type, "note": ""}]
     for hit in state["hits"][1:]:
         if hit["type"] == "policy" and top.type != "policy" and hit["dense"] >= state["hits"][0]["dense"] - RELATED_MARGIN:
@@ -169,12 +179,13 @@ def answer(state: SupportState, runtime: Runtime[AgentContext]) -> dict:
     offered = state.get("offered", []) + [top.id]
     also_answers = []
     for other in state.get("also", []):
-        block = {"summary": twins.summarize_issue(other["question"]), "id": "", "title": "", "steps": []}
+        block = {"summary": twins.summarize_issue(other["question"]), "id": "", "title": "", "lead": "", "steps": [],
+                 "numbered": False}
         if other["hits"] and other["confidence"] >= brief.escalation.min_confidence:
             article = retriever.article(other["hits"][0]["id"])
-            other_steps = _draft_steps(runtime.context, block["summary"], article, other["hits"][0]["passages"],
-                                       slots, calls)
-            block.update(id=article.id, title=article.title,
+            lead, other_steps, other_numbered = _draft(runtime.context, block["summary"], article, other["hits"][0],
+                                                       slots, calls, other["question"])
+            block.update(id=article.id, title=article.title, lead=lead, numbered=other_numbered,
                          steps=runtime.context.grounding.keep(other_steps, [article.body]))
             if block["steps"]:
                 citations.append({"id": article.id, "title": article.title, "type": article.type, "note": ""})
@@ -182,7 +193,7 @@ def answer(state: SupportState, runtime: Runtime[AgentContext]) -> dict:
         also_answers.append(block)
     if len(kept) < len(steps):
         flags.append("ungrounded")
-    return {"steps": kept, "intro": twins.intro_sentence(top), "citations": citations, "flags": flags,
+    return {"steps": kept, "intro": lead, "numbered": numbered, "citations": citations, "flags": flags,
             "llm_calls": calls, "also_answers": also_answers, "offered": offered, "outcome": "answered"}
 
 
@@ -210,21 +221,25 @@ def confirm(state: SupportState, runtime: Runtime[AgentContext]) -> dict:
         lines += ["Sorry that didn't fix it. Let's try this instead.", ""]
     if state.get("intro"):
         lines += [state["intro"], ""]
-    lines.append(f"Here's what to do (from *{state['citations'][0]['title']}*):")
+    title = state["citations"][0]["title"]
+    lines.append(f"Here's what to do (from *{title}*):" if state.get("numbered") else f"From *{title}*:")
     lines += [f"{number}. {step}" for number, step in enumerate(state["steps"], 1)]
     for citation in state["citations"][1:]:
         if citation["type"] == "policy":
             lines += ["", f"Policy to know — *{citation['title']}*: {citation['note']}"]
     for block in state.get("also_answers", []):
-        lines += ["", f"**You also asked:** {block['summary']}", ""]
+        lines += ["", f"**{twins.also_asked(block['summary'])}**", ""]
         if block["steps"]:
-            lines.append(f"Here's what to do (from *{block['title']}*):")
+            if block.get("lead"):
+                lines += [block["lead"], ""]
+            lines.append(f"Here's what to do (from *{block['title']}*):" if block.get("numbered")
+                         else f"From *{block['title']}*:")
             lines += [f"{number}. {step}" for number, step in enumerate(block["steps"], 1)]
         else:
             lines.append("I couldn't find a help article on that. Ask me again in other words, or ask for a person.")
     if "more_questions" in state["flags"]:
         lines += ["", "You asked a few more things: send them one at a time and I'll take each in turn."]
-    sources = "; ".join(f"{c['title']} [{c['id']}]" for c in state["citations"] if c["type"] != "chat")
+    sources = "; ".join(c["title"] for c in state["citations"] if c["type"] != "chat")  # no internal ids
     chats = [c["title"] for c in state["citations"] if c["type"] == "chat"]
     if chats:
         sources += f" ({chats[0]})"

@@ -37,7 +37,8 @@ class SupportState(TypedDict, total=False):
     also: list[dict]           # a second question asked with the first: question, hits, confidence
     also_answers: list[dict]   # its answer: summary, id, title, steps (none: no article had them)
     steps: list[str]
-    intro: str
+    intro: str                 # the lead sentence(s) before the steps
+    numbered: bool             # the steps are the article's own numbered list (else its matched sentences)
     citations: list[dict]      # id, title, type, note
     escalation_reason: str
     handoff: str | None
@@ -49,7 +50,7 @@ class SupportState(TypedDict, total=False):
 
 # Fields reset at the start of every turn so nothing leaks from the previous one.
 TURN_FIELDS: dict = {
-    "hits": [], "confidence": 0.0, "steps": [], "intro": "", "citations": [], "questions": [], "small_talk": "",
+    "hits": [], "confidence": 0.0, "steps": [], "intro": "", "numbered": False, "citations": [], "questions": [], "small_talk": "",
     "also": [], "also_answers": [], "escalation_reason": "", "handoff": None, "reply": "", "flags": [], "intent": "",
     "llm_calls": [],
 }

@@ -11,7 +11,7 @@ import re
 
 from supportgraph.agents import grounding
 from supportgraph.agents.guardrails import looks_like_injection
-from supportgraph.knowledge.articles import Article, numbered_items
+from supportgraph.knowledge.articles import HEADING, Article, numbered_items
 
 GREETING = re.compile(r"^(hi|hello|hey|good (morning|afternoon|evening)|dear [\w ]+|thanks?( you)?|cheers)\b[\s,!.]*",
                       re.IGNORECASE)
@@ -119,39 +119,96 @@ def summarize_issue(message: str) -> str:
     return text[0].upper() + text[1:] + "."
 
 
-def steps_from_article(article: Article, slots: dict[str, str], labels: dict[str, str]) -> list[str]:
-    """Numbered steps from the article section that fits the customer's details.
+def also_asked(summary: str) -> str:
+    """A second question's summary as the line that introduces its answer."""
+    for start, replacement in (("You'd like to know ", "You also asked "), ("You asked: ", "You also asked: ")):
+        if summary.startswith(start):
+            return replacement + summary[len(start):]
+    return f"You also mentioned: {summary[0].lower() + summary[1:]}"
 
-    ``labels`` maps a slot
-    value to the word used in section headings (``ios`` -> ``iOS``).
-    """
+
+_LIST_ITEM = re.compile(r"^\s*(\d+[.)]|[-*+>])\s+")
+
+
+def prose_sentences(text: str, list_items: bool = True) -> list[str]:
+    """A passage's sentences, clean: no headings, list markers or markdown emphasis, none glued to
+    the next line, no repeats, each of three words or more (list items too, unless told not to)."""
+    found: list[str] = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or HEADING.match(line) or (not list_items and _LIST_ITEM.match(line)):
+            continue
+        line = _LIST_ITEM.sub("", line)
+        line = re.sub(r"(\*\*|__|`)", "", line)
+        for sentence in sentences(line):
+            if len(sentence.split()) >= 3 and sentence not in found and not looks_like_injection(sentence):
+                found.append(sentence)
+    return found
+
+
+def _focused(candidates: list[str], question: str, n: int) -> list[str]:
+    """The ``n`` sentences sharing most words with the question, in the article's order (the first
+    ``n`` when none shares any). Only complete sentences: not a list item, not a line ending in ':'."""
+    from supportgraph.knowledge.lexical import stems
+
+    whole = [c for c in candidates if c.rstrip()[-1:] in ".!?"]
+    wanted = set(stems(question))
+    overlap = {c: len(wanted & set(stems(c))) for c in whole}
+    if not wanted or not any(overlap.values()):
+        return whole[:n]
+    best = sorted(whole, key=lambda c: -overlap[c])[:n]
+    return [c for c in whole if c in best and overlap[c]]
+
+
+def _step_section(article: Article, slots: dict[str, str], labels: dict[str, str], passage_section: str):
+    """The numbered list to offer: the one for the customer's device, else the one holding the passage
+    that matched the question, else the article's steps."""
     sections = article.sections()
     step_sections = [s for s in sections if s.heading.lower().startswith("steps")]
-    chosen = None
     for value in slots.values():
         chosen = next((s for s in step_sections if f"({value})" in s.heading.lower().replace(" ", "")
                        or f"({labels.get(value, value).lower()})" in s.heading.lower()), None)
         if chosen:
-            break
-    chosen = chosen or next((s for s in step_sections if s.heading.lower() == "steps"), None)
-    chosen = chosen or next((s for s in step_sections), None)
-    chosen = chosen or next((s for s in sections if numbered_items(s.text)), None)
-    if chosen:
-        items = [i for i in numbered_items(chosen.text) if not looks_like_injection(i)]
-        if items:
-            return items
-    # No numbered list: the article's key sentences become the steps.
-    body = " ".join(s.text for s in sections if not s.heading.lower().startswith("if that"))
-    plain = [s for s in sentences(re.sub(r"[#*_`>-]+", " ", body)) if not looks_like_injection(s)]
-    return plain[:4]
+            return chosen
+    matched = next((s for s in sections if s.heading == passage_section and numbered_items(s.text)), None)
+    return (matched or next((s for s in step_sections if s.heading.lower() == "steps"), None)
+            or next((s for s in step_sections), None) or next((s for s in sections if numbered_items(s.text)), None))
+
+
+def answer_from_article(article: Article, slots: dict[str, str], labels: dict[str, str],
+                        passage_section: str = "", passage_text: str = "", question: str = "") -> tuple[str, list[str]]:
+    """(lead, steps) taken from the article, no word added.
+
+    Steps: the numbered list that fits (the customer's device, the section of the passage that
+    matched the question, the article's steps). Lead: the matched passage's sentences closest to
+    the question when they explain rather than repeat the steps, else the article's first
+    sentence. An article with no numbered list answers with the matched passage's sentences
+    (``labels`` maps a slot value to the word used in section headings: ``ios`` -> ``iOS``).
+    """
+    section = _step_section(article, slots, labels, passage_section)
+    items = [i for i in numbered_items(section.text) if not looks_like_injection(i)] if section else []
+    passage = prose_sentences(passage_text) if passage_text else []
+    if items:
+        explanation = prose_sentences(passage_text, list_items=False)
+        lead = _focused(explanation, question, 2) if passage_section != section.heading else []
+        return (" ".join(lead) if lead and not any(p in items for p in lead) else intro_sentence(article)), items
+    if not passage:  # no passage given: the article's opening sentences
+        body = "\n".join(s.text for s in article.sections() if not s.heading.lower().startswith("if that"))
+        passage = prose_sentences(body)
+    return "", passage[:5]
+
+
+def steps_from_article(article: Article, slots: dict[str, str], labels: dict[str, str]) -> list[str]:
+    """Numbered steps from the article section that fits the customer's details (answer_from_article)."""
+    return answer_from_article(article, slots, labels)[1]
 
 
 def intro_sentence(article: Article) -> str:
     first = article.sections()[0] if article.sections() else None
     if first is None or first.heading != article.title:
         return ""
-    found = sentences(first.text.replace("\n", " "))
-    return found[0] if found and not looks_like_injection(found[0]) else ""
+    found = prose_sentences(first.text)
+    return found[0] if found else ""
 
 
 def is_grounded(step: str, sources: list[str]) -> bool:

@@ -227,7 +227,10 @@ def _update(settings, embedder, articles: list[Article], problems, progress, max
         if old.name != lexical_dir:
             shutil.rmtree(old, ignore_errors=True)
     manifest = read_manifest(settings.index_dir)
-    if report.kb_version != old_manifest.get("kb_version") or "calibration" not in old_manifest:
+    if report.kb_version == old_manifest.get("kb_version") and "calibration" in old_manifest:
+        manifest["calibration"] = old_manifest["calibration"]  # same articles: the same calibration holds
+        _write_json(settings.index_dir / "manifest.json", manifest)
+    else:
         _calibrate(settings, embedder, manifest)
     return report
 
