@@ -105,6 +105,11 @@ class LangChainDense:
         found = self.dense(query, embedder)
         return Ranking(found.ranked_articles(), {"dense": found})
 
+    def best_chunk(self, query: str, embedder) -> str:
+        """The text a tutorial RAG app would paste as its answer: the nearest chunk."""
+        vector = embedder.embed([query])[0].tolist()
+        return self.collection.query(query_embeddings=[vector], n_results=1, include=["documents"])["documents"][0][0]
+
 
 class ArticleBM25:
     name = "bm25-articles"

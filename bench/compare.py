@@ -21,7 +21,6 @@ import os
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from statistics import mean
 
@@ -30,29 +29,16 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from answers import agent_quality, pasted_chunk_quality  # noqa: E402
 from baselines import ArticleBM25, LangChainDense, PlainRRF, Ranking, SupportGraphToday  # noqa: E402
 from embedding_cache import CachedEmbedder  # noqa: E402
 from sets import REPO, BenchSet, benchmark_sets  # noqa: E402
 
 from supportgraph.evals.datasets import GoldenCase  # noqa: E402
-from supportgraph.evals.retrieval_metrics import MRRAtK, RecallAtK, percentile, score_retrieval  # noqa: E402
+from supportgraph.evals.retrieval_metrics import HitAtK, MRRAtK, RecallAtK, percentile, score_retrieval  # noqa: E402
 from supportgraph.knowledge.embedding import SentenceTransformerEmbedder  # noqa: E402
 
 DEFAULT_CACHE = Path(os.environ.get("SUPPORTGRAPH_BENCH_CACHE", REPO.parent / "cache" / "bench"))
-
-
-@dataclass(frozen=True)
-class HitAtK:
-    """1 when any relevant article is in the top k."""
-
-    k: int
-
-    @property
-    def name(self) -> str:
-        return f"hit_at_{self.k}"
-
-    def score(self, retrieved: list[str], relevant: list[str]) -> float:
-        return 1.0 if set(retrieved[: self.k]) & set(relevant) else 0.0
 
 
 METRICS = (HitAtK(1), HitAtK(5), MRRAtK(10), RecallAtK(1), RecallAtK(5))
@@ -115,20 +101,38 @@ def print_table(title: str, table: dict[str, dict[str, float]]) -> None:
         print(f"| {method} | " + " | ".join(cells) + " |")
 
 
-def run_set(bench: BenchSet, cache: Path, live, latency_sample: int) -> tuple[dict, int]:
+ANSWER_COLUMNS = [("answerable answered", "answered"), ("unanswerable abstained", "abstained"),
+                  ("answer similarity", "similarity")]
+
+
+def print_answers(title: str, table: dict[str, dict[str, float]]) -> None:
+    print(f"\n### {title}\n")
+    print("| method | " + " | ".join(label for label, _ in ANSWER_COLUMNS) + " |")
+    print("|---|" + "---|" * len(ANSWER_COLUMNS))
+    for method, s in table.items():
+        print(f"| {method} | " + " | ".join("-" if s[key] != s[key] else f"{s[key]:.3f}" for _, key in ANSWER_COLUMNS)
+              + " |")
+
+
+def run_set(bench: BenchSet, cache: Path, live, latency_sample: int) -> tuple[dict, dict, int]:
     articles, cases = bench.articles(), bench.cases()
     queries = CachedEmbedder(live, cache, bench.name, "query")
     queries.embed([c.question for c in cases])
     queries.save()
-    table = {}
+    table, answers = {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         for method in build_methods(bench, articles, cache, live, Path(tmp) / "home"):
             table[method.name], dump = evaluate(method, cases, queries, live, latency_sample)
             out = cache / "candidates" / bench.name / f"{method.name}.json"
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text(json.dumps({"set": bench.name, "method": method.name, "questions": dump}))
+            if isinstance(method, LangChainDense):
+                answers["langchain-dense (top chunk pasted)"] = pasted_chunk_quality(method, cases, queries, live)
+    agent_embedder = CachedEmbedder(live, cache, bench.name, "production")
+    answers["supportgraph (the agent)"] = agent_quality(bench, cases, agent_embedder)
+    agent_embedder.save()
     queries.save()
-    return table, sum(c.answerable and bool(c.sources) for c in cases)
+    return table, answers, sum(c.answerable and bool(c.sources) for c in cases)
 
 
 def main() -> int:
@@ -141,11 +145,12 @@ def main() -> int:
     live = SentenceTransformerEmbedder()
     live.warm_up()
     started = time.perf_counter()
-    tables = {}
+    tables, answer_tables = {}, {}
     for bench in chosen:
-        table, answerable = run_set(bench, args.cache, live, args.latency_sample)
-        tables[bench.name] = table
+        table, answers, answerable = run_set(bench, args.cache, live, args.latency_sample)
+        tables[bench.name], answer_tables[bench.name] = table, answers
         print_table(f"{bench.name} ({answerable} answerable questions)", table)
+        print_answers(f"{bench.name}: answers", answers)
     if len(tables) > 1:
         methods = next(iter(tables.values()))
         means = {m: {key: mean(t[m][key] for t in tables.values()) for _, key in COLUMNS} for m in methods}

@@ -184,19 +184,39 @@ def kb_search(query: str, k: Annotated[int, typer.Option("-k", help="How many ar
 
 @app.command("calibrate")
 @friendly_errors
-def kb_calibrate(dataset: Annotated[Path, typer.Option(help="Golden set (JSONL).")] = Path("evals/datasets/golden.jsonl"),
-                 write: Annotated[bool, typer.Option("--write/--dry-run", help="Save into params.yaml.")] = True,
+def kb_calibrate(dataset: Annotated[Optional[Path], typer.Option(
+                     help="Your labelled questions (JSONL, evals/README.md format, unanswerable ones included). "
+                          "Without it, the confidence is fitted on the knowledge base itself.")] = None,
+                 write: Annotated[bool, typer.Option("--write/--dry-run", help="Save the result.")] = True,
                  project: ProjectOption = None) -> None:
-    """Fit the retrieval confidence (P(best article is right)) on a golden set."""
+    """Fit the retrieval confidence (P(best article answers the question)) for this help centre."""
     from supportgraph.evals.datasets import load_dataset
-    from supportgraph.knowledge.calibration import fit_calibration, write_calibration
+    from supportgraph.knowledge.calibration import (
+        fit_calibration,
+        save_self_calibration,
+        self_calibrate,
+        write_calibration,
+    )
 
     settings = settings_for(project)
-    agent = agent_for(settings)
+    retriever = agent_for(settings).retriever
+    if dataset is None:
+        fitted = self_calibrate(retriever)
+        if fitted is None:
+            console.print("Too few articles to fit on the knowledge base itself: params.yaml's confidence applies.")
+            return
+        calibration, questions = fitted
+        console.print(f"Fitted on {questions} questions from this knowledge base's titles and headings "
+                      f"(their articles held out): intercept {calibration.intercept}.")
+        if write:
+            save_self_calibration(settings, calibration, questions)
+            console.print("Saved in the index manifest (used until the articles change).")
+        return
     cases = load_dataset(settings.project_dir / dataset if not dataset.is_absolute() else dataset)
-    calibration, accuracy = fit_calibration(agent.retriever, cases)
-    console.print(f"Fitted on {len(cases)} cases, accuracy at p=0.5: {accuracy:.3f}")
+    calibration, accuracy = fit_calibration(retriever, cases)
+    console.print(f"Fitted on {len(cases)} labelled questions, accuracy at p=0.5: {accuracy:.3f}")
     console.print(calibration.model_dump())
     if write:
         write_calibration(settings.project_dir / "params.yaml", calibration)
-        console.print("Saved to params.yaml (retrieval.confidence).")
+        console.print("Saved to params.yaml (retrieval.confidence, source: labelled): it now wins over the "
+                      "knowledge base's own.")

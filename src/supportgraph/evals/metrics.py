@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from statistics import mean
 
-from supportgraph.evals.retrieval_metrics import MRRAtK, RecallAtK, percentile
+from supportgraph.evals.retrieval_metrics import HitAtK, MRRAtK, RecallAtK, percentile
 from supportgraph.evals.runner import EvalRecord
 
 ABSTAINED = ("clarify", "escalated", "refused")
@@ -22,7 +22,7 @@ NUMBERED_STEP = re.compile(r"^\d+\. ", re.MULTILINE)
 class Retrieval:
     """recall@k / MRR@k of the retrieved articles against the case's sources."""
 
-    metric: RecallAtK | MRRAtK
+    metric: RecallAtK | HitAtK | MRRAtK
 
     @property
     def name(self) -> str:
@@ -103,7 +103,8 @@ class OutcomeAccuracy:
         return float((r.outcome == "answered") == r.answerable)
 
 
-OWN_METRICS = (Retrieval(RecallAtK(1)), Retrieval(RecallAtK(5)), Retrieval(MRRAtK(10)), CitationAccuracy(),
+OWN_METRICS = (Retrieval(HitAtK(1)), Retrieval(HitAtK(5)), Retrieval(RecallAtK(1)), Retrieval(RecallAtK(5)),
+               Retrieval(MRRAtK(10)), CitationAccuracy(),
                ScaffoldCompliance(), AnswerableAnswered(), UnanswerableAbstained(), OutcomeAccuracy())
 
 

@@ -21,6 +21,20 @@ class RecallAtK:
 
 
 @dataclass(frozen=True)
+class HitAtK:
+    """1 when any relevant article is in the top k (what a customer needs: one right article)."""
+
+    k: int
+
+    @property
+    def name(self) -> str:
+        return f"hit_at_{self.k}"
+
+    def score(self, retrieved: list[str], relevant: list[str]) -> float:
+        return 1.0 if set(retrieved[: self.k]) & set(relevant) else 0.0
+
+
+@dataclass(frozen=True)
 class MRRAtK:
     """Reciprocal rank of the first relevant article within the top k (0 if none)."""
 

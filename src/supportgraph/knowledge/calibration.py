@@ -101,6 +101,15 @@ def self_calibrate(retriever) -> tuple[Calibration, int] | None:
     return base.model_copy(update={"source": "self", "intercept": round(-cut, 3)}), len(questions)
 
 
+def save_self_calibration(settings, calibration: Calibration, questions: int) -> None:
+    """Keep a knowledge base's own calibration in its index manifest."""
+    from supportgraph.knowledge.index import read_manifest, write_manifest
+
+    manifest = read_manifest(settings.index_dir)
+    manifest["calibration"] = calibration.model_dump() | {"questions": questions}
+    write_manifest(settings.index_dir, manifest)
+
+
 def fit_calibration(retriever, cases: list[GoldenCase]) -> tuple[Calibration, float]:
     """Fit on labelled questions: label 1 when the best hit is one of the case's sources (0 for
     unanswerable cases). Returns the calibration and its accuracy at p=0.5 on the same cases."""

@@ -226,25 +226,27 @@ def _update(settings, embedder, articles: list[Article], problems, progress, max
     for old in settings.index_dir.glob("lexical-*"):
         if old.name != lexical_dir:
             shutil.rmtree(old, ignore_errors=True)
-    manifest = read_manifest(settings.index_dir)
     if report.kb_version == old_manifest.get("kb_version") and "calibration" in old_manifest:
+        manifest = read_manifest(settings.index_dir)
         manifest["calibration"] = old_manifest["calibration"]  # same articles: the same calibration holds
-        _write_json(settings.index_dir / "manifest.json", manifest)
+        write_manifest(settings.index_dir, manifest)
     else:
-        _calibrate(settings, embedder, manifest)
+        _calibrate(settings, embedder)
     return report
 
 
-def _calibrate(settings: Settings, embedder: Embedder, manifest: dict) -> None:
+def _calibrate(settings: Settings, embedder: Embedder) -> None:
     """Fit the confidence on this knowledge base (knowledge/calibration.py) and keep it in the manifest."""
-    from supportgraph.knowledge.calibration import self_calibrate
+    from supportgraph.knowledge.calibration import save_self_calibration, self_calibrate
     from supportgraph.knowledge.retrieval import Retriever
 
     fitted = self_calibrate(Retriever(settings, embedder))
     if fitted is not None:
-        calibration, questions = fitted
-        manifest["calibration"] = calibration.model_dump() | {"questions": questions}
-        _write_json(settings.index_dir / "manifest.json", manifest)
+        save_self_calibration(settings, *fitted)
+
+
+def write_manifest(index_dir: Path, manifest: dict) -> None:
+    _write_json(index_dir / "manifest.json", manifest)
 
 
 def _chunk_metadata(article: Article, chunk: Chunk, chunk_count: int, key: str) -> dict:
