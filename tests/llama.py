@@ -83,10 +83,13 @@ class LlamaServer:
 @contextlib.contextmanager
 def llama_server(gguf: Path, log: Path, n_ctx: int = 4096) -> Iterator[LlamaServer]:
     port = free_port()
-    command = [sys.executable, "-m", "llama_cpp.server", "--model", gguf, "--host", "127.0.0.1",
-               "--port", port, "--n_ctx", n_ctx]
+    # Gemma 3's chat template (tests/gemma_server.py): the GGUF has none, and the llama-2 fallback
+    # makes Gemma end most turns at once, with an empty reply.
+    command = [sys.executable, "-m", "tests.gemma_server", "--model", gguf, "--host", "127.0.0.1",
+               "--port", port, "--n_ctx", n_ctx, "--chat_format", "gemma3"]
     with log.open("w") as output, running(command, f"http://127.0.0.1:{port}/v1/models", stdout=output,
-                                          stderr=output, env=dict(os.environ, PYTHONUNBUFFERED="1")) as process:
+                                          stderr=output, env=dict(os.environ, PYTHONUNBUFFERED="1"),
+                                          cwd=Path(__file__).resolve().parents[1]) as process:
         yield LlamaServer(process, f"http://127.0.0.1:{port}/v1", log)
 
 

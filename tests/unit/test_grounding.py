@@ -193,7 +193,8 @@ def test_sentences_keep_abbreviations_list_items_and_headings_apart():
 def test_the_vectorised_decision_is_decide():
     rng = np.random.default_rng(0)
     evidences = [Evidence(secret=bool(rng.random() < 0.1), missing=("number:1",) if rng.random() < 0.1 else (),
-                          verbatim=bool(rng.random() < 0.1), overlap=float(rng.random()),
+                          verbatim=bool(rng.random() < 0.1), fragment=bool(rng.random() < 0.05),
+                          overlap=float(rng.random()),
                           similarity=float(rng.random())) for _ in range(500)]
     cases = [GroundingCase("faithful", "x", ("a",), "c")] * len(evidences)
     for thresholds in (Thresholds(0.5, 0.6), Thresholds(0.8, 0.3), Thresholds(0.0, 0.9)):
@@ -211,3 +212,12 @@ def test_thresholds_are_chosen_for_the_worst_set_within_the_wrong_article_budget
                "b": table({loose: 98, mid: 90, strict: 85}, {loose: 0, mid: 0, strict: 0})}
     assert choose_thresholds(per_set) == mid  # loose accepts 5% wrong on a; mid's worst faithful beats strict's
     assert choose_thresholds({"b": per_set["b"]}) == loose
+
+
+def test_a_lone_word_number_or_heading_copied_from_the_article_is_not_a_step():
+    article = "# Export\n\nFollow these steps to export your data.\n\n1. Open Settings.\n2. Sign out.\n3. Wait 2 days."
+    check = GroundingCheck(HashEmbedder())
+    verdicts = {v.step: v.reason for v in check.verdicts(["steps", "2", "Export", "Sign out.", "Open Settings."],
+                                                        [article])}
+    assert verdicts == {"steps": "fragment", "2": "fragment", "Export": "fragment", "Sign out.": "verbatim",
+                        "Open Settings.": "verbatim"}

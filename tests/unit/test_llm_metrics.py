@@ -83,6 +83,17 @@ def test_a_reply_that_does_not_fit_the_output_model_is_unparsable():
     assert "answer_llm.faithfulness" not in judged.aggregate
 
 
+def test_a_reply_cut_at_max_tokens_is_named_truncated_not_unparsable():
+    from langchain_core.messages import AIMessage
+
+    cut = AIMessage(content='{"statements": ["Open Billing.", "Open Billing.", "Op',
+                    response_metadata={"finish_reason": "length"})
+    model = ReplayChatModel().enqueue(cut)
+    judged = judge_records([answered()], [Faithfulness(ChatModelJudge(model, max_tokens=64))], timeout_s=5)
+    assert judged.errors["1"]["answer_llm.faithfulness"].startswith(
+        "truncated: StatementGeneratorOutput: the reply reached max_tokens=64")
+
+
 def test_without_a_chat_model_the_llm_metrics_are_skipped_and_the_report_says_how_to_enable_them(
         tmp_path, hash_embedder):
     assert build_judge(Settings(project_dir=tmp_path)) is None

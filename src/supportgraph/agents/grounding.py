@@ -7,7 +7,10 @@ A step is accepted when, in this order:
 2. every number, amount, URL, host, e-mail address, phone number and menu path in it is in the
    article (``step_rules.SourceFacts``); a missing URL, host, address or phone number means the
    step points elsewhere;
-3. it is the article's own text (the twin's steps), or it says what the article says: a weighted sum
+3. it says something: at least two content words, unless it is a whole sentence or list item of the
+   article ("Sign out."); a lone word, number or heading copied from the article ("steps", "2") is not
+   a step;
+4. it is the article's own text (the twin's steps), or it says what the article says: a weighted sum
    of ``overlap`` (the share of its content words, stemmed, that the article uses) and
    ``similarity`` (the best cosine between its sentence embedding and one of the article's
    sentences or pairs of adjacent sentences, from the embedder the agent already loads) reaches
@@ -54,6 +57,7 @@ class Evidence:
     secret: bool              # asks for a password, card number, code, token or key
     missing: tuple[str, ...]  # facts the sources do not state, "kind:value"
     verbatim: bool            # the step is the sources' own text
+    fragment: bool            # fewer than two content words, and not a whole sentence of the sources
     overlap: float
     similarity: float
 
@@ -62,7 +66,7 @@ class Evidence:
 class Verdict:
     step: str
     accepted: bool
-    reason: str               # grounded | verbatim | secret | elsewhere | fact | unsupported | empty
+    reason: str               # grounded | verbatim | secret | elsewhere | fact | fragment | unsupported | empty
     evidence: Evidence
 
 
@@ -71,6 +75,8 @@ def decide(evidence: Evidence, thresholds: Thresholds) -> tuple[bool, str]:
         return False, "secret"
     if evidence.missing:
         return False, "elsewhere" if points_elsewhere(list(evidence.missing)) else "fact"
+    if evidence.fragment:
+        return False, "fragment"
     if evidence.verbatim:
         return True, "verbatim"
     if thresholds.accepts(evidence.overlap, evidence.similarity):
@@ -85,7 +91,7 @@ def passes_text_rules(step: str, sources: list[str], thresholds: Thresholds | No
     source = "\n\n".join(sources)
     facts = SourceFacts(source)
     step_stems = content_stems(step)
-    if not step_stems or asks_for_secret(step) or facts.missing(step):
+    if not step_stems or asks_for_secret(step) or facts.missing(step) or _fragment(step_stems, step, source):
         return False
     overlap = len(step_stems & content_stems(source)) / len(step_stems)
     return _verbatim(step, facts) or overlap >= (thresholds or Thresholds()).least_overlap()
@@ -93,6 +99,14 @@ def passes_text_rules(step: str, sources: list[str], thresholds: Thresholds | No
 
 def _verbatim(step: str, facts: SourceFacts) -> bool:
     return plain(step).rstrip(" .!?;:") in facts.text
+
+
+def _fragment(step_stems: set[str], step: str, source: str) -> bool:
+    if sum(bool(re.search("[a-z]", stem)) for stem in step_stems) >= 2:  # numbers alone say nothing
+        return False
+    body = re.sub(r"(?m)^\s*#.*$", "", source)  # a heading is a title, not a step
+    whole_units = {plain(s).rstrip(" .!?;:") for s in split_sentences(body)}
+    return plain(step).rstrip(" .!?;:") not in whole_units
 
 
 # --- text -------------------------------------------------------------------------------------------
@@ -188,10 +202,11 @@ class GroundingCheck:
             step_stems = content_stems(step)
             overlap = len(step_stems & stems) / len(step_stems) if step_stems else 0.0
             verbatim = bool(step_stems) and _verbatim(step, facts)
+            fragment = bool(step_stems) and _fragment(step_stems, step, source)
             evidence = Evidence(secret=asks_for_secret(step), missing=tuple(facts.missing(step)), verbatim=verbatim,
-                                overlap=round(overlap, 4), similarity=0.0)
+                                fragment=fragment, overlap=round(overlap, 4), similarity=0.0)
             found.append(evidence)
-            if step_stems and not (evidence.secret or evidence.missing or verbatim):
+            if step_stems and not (evidence.secret or evidence.missing or fragment or verbatim):
                 needs_meaning.append(len(found) - 1)
         if needs_meaning:  # only steps the text rules leave open cost an embedding
             similarity = self.similarity([steps[i] for i in needs_meaning], sources)

@@ -14,7 +14,8 @@ from pydantic import Field
 
 
 class ReplayChatModel(BaseChatModel):
-    """Answers with the queued replies in order (an Exception instance is raised instead),
+    """Answers with the queued replies in order (an Exception instance is raised instead, an
+    AIMessage returned as it is),
     and keeps every list of messages it was sent in ``received`` and its call options
     (temperature, max_tokens, ...) in ``options``."""
 
@@ -39,6 +40,8 @@ class ReplayChatModel(BaseChatModel):
         reply = self.replies.pop(0)
         if isinstance(reply, BaseException):
             raise reply
+        if isinstance(reply, AIMessage):
+            return ChatResult(generations=[ChatGeneration(message=reply)])
         message = AIMessage(content=reply, usage_metadata={"input_tokens": sum(len(m.content) // 4 for m in messages),
                                                            "output_tokens": len(reply) // 4,
                                                            "total_tokens": 0})

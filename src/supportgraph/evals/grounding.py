@@ -131,7 +131,7 @@ class EvidenceTable:
 
     def __init__(self, cases: list[GroundingCase], evidences: list[Evidence]) -> None:
         self.kinds = np.array([c.kind for c in cases])
-        self.ruled_out = np.array([e.secret or bool(e.missing) for e in evidences], dtype=bool)
+        self.ruled_out = np.array([e.secret or bool(e.missing) or e.fragment for e in evidences], dtype=bool)
         self.verbatim = np.array([e.verbatim for e in evidences], dtype=bool)
         self.overlap = np.array([e.overlap for e in evidences], dtype=float)
         self.similarity = np.array([e.similarity for e in evidences], dtype=float)

@@ -31,7 +31,7 @@ T = TypeVar("T", bound=BaseModel)
 
 
 class JudgeError(Exception):
-    """One judgement that produced no score. ``kind``: unparsable | timeout | error | no_score."""
+    """One judgement that produced no score. ``kind``: unparsable | truncated | timeout | error | no_score."""
 
     def __init__(self, kind: str, detail: str) -> None:
         super().__init__(f"{kind}: {detail}")
@@ -80,15 +80,23 @@ class ChatModelJudge(InstructorBaseRagasLLM):
         return call_options(self.model, {"temperature": 0.0, "max_tokens": self.max_tokens},
                             response_model.model_json_schema(), response_model.__name__, self.json_mode)
 
-    def _parse(self, content: Any, response_model: type[T]) -> T:
-        text = content if isinstance(content, str) else json.dumps(content)
+    def _parse(self, reply: Any, response_model: type[T]) -> T:
+        text = reply.content if isinstance(reply.content, str) else json.dumps(reply.content)
         parsed = parse_json_object(text)
+        cut = reply.response_metadata.get("finish_reason") == "length"
+        if cut and (parsed is None or not _validates(response_model, parsed)):
+            raise JudgeError("truncated", f"{response_model.__name__}: the reply reached max_tokens="
+                             f"{self.max_tokens} before its JSON ended (a judge that repeats itself, or a "
+                             "limit too low for this metric)")
         if parsed is None:
             raise JudgeError("unparsable", f"no JSON object in the reply: {text[:120]!r}")
         try:
             return response_model.model_validate(parsed)
         except ValidationError as error:
-            raise JudgeError("unparsable", f"{response_model.__name__}: {str(error).splitlines()[0]}"[:300]) from None
+            first = error.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "(root)"
+            raise JudgeError("unparsable", f"{response_model.__name__}: {where}: {first['msg']}; reply "
+                             f"{text[:120]!r}"[:300]) from None
 
     def generate(self, prompt: str, response_model: type[T]) -> T:
         self.calls += 1
@@ -96,7 +104,7 @@ class ChatModelJudge(InstructorBaseRagasLLM):
             reply = self.model.invoke([HumanMessage(content=prompt)], **self._options(response_model))
         except Exception as error:  # noqa: BLE001 - a provider failure is this judgement's error, not the run's
             raise _provider_error(error) from None
-        return self._parse(reply.content, response_model)
+        return self._parse(reply, response_model)
 
     async def agenerate(self, prompt: str, response_model: type[T]) -> T:
         self.calls += 1
@@ -104,7 +112,15 @@ class ChatModelJudge(InstructorBaseRagasLLM):
             reply = await self.model.ainvoke([HumanMessage(content=prompt)], **self._options(response_model))
         except Exception as error:  # noqa: BLE001
             raise _provider_error(error) from None
-        return self._parse(reply.content, response_model)
+        return self._parse(reply, response_model)
+
+
+def _validates(response_model: type[BaseModel], parsed: dict) -> bool:
+    try:
+        response_model.model_validate(parsed)
+    except ValidationError:
+        return False
+    return True
 
 
 def build_judge(settings: Settings) -> ChatModelJudge | None:
