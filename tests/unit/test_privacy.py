@@ -127,7 +127,7 @@ def test_a_one_megabyte_message_is_redacted_whole():
     assert kinds == ["EMAIL", "CARD_NUMBER"]
 
 
-def test_a_one_megabyte_message_to_the_agent_is_cut_before_redaction(monkeypatch):
+def test_a_one_megabyte_message_to_the_agent_is_redacted_in_a_window_just_past_the_cut(monkeypatch):
     seen: list[int] = []
 
     def measured_redact(text):
@@ -136,9 +136,24 @@ def test_a_one_megabyte_message_to_the_agent_is_cut_before_redaction(monkeypatch
 
     monkeypatch.setattr(guardrails, "redact", measured_redact)
     prepared = prepare_message("x" * 1_000_000 + " jo@example.com", 4000)
-    assert seen == [4000]  # the engine never sees the megabyte
+    assert seen == [4000 + privacy.OVERLAP]  # the engine never sees the megabyte
     assert prepared.text == "x" * 4000 and prepared.original_length == 1_000_015
-    assert prepared.flags == ["message_too_long"]
+    assert "message_too_long" in prepared.flags and "pii_redacted" not in prepared.flags
+
+
+@pytest.mark.parametrize("piece, placeholder", [
+    ("4111 1111 1111 1111", "[CARD_NUMBER]"), ("anna.schmidt@example.org", "[EMAIL]"),
+    ("+44 20 7946 0958", "[PHONE]"), ("DE89 3704 0044 0532 0130 00", "[IBAN]"),
+])
+@pytest.mark.parametrize("before_cut", [1, 5, 10])
+def test_personal_data_across_the_cut_is_redacted_before_it_is_cut(piece, placeholder, before_cut):
+    """The piece starts ``before_cut`` characters before the limit: none of it may be stored."""
+    filler = ("My export is stuck and the page reloads every time. " * 100)[:4000 - before_cut - 1] + " "
+    prepared = prepare_message(filler + piece + " and then some more text after it.", 4000)
+    digits = [chunk for chunk in piece.replace("@", " ").replace(".", " ").split() if len(chunk) > 2]
+    assert not any(chunk in prepared.text for chunk in digits), prepared.text[-40:]
+    assert len(prepared.text) <= 4000 and "pii_redacted" in prepared.flags
+    assert not prepared.text.endswith(placeholder[:3]) or prepared.text.endswith(placeholder)
 
 
 def test_a_missing_model_is_a_config_error_with_the_fix(monkeypatch):

@@ -118,11 +118,14 @@ class SupportAgent:
         self.warm_up()
         return self._graph
 
-    def ask(self, message: str | None, thread_id: str | None = None, channel: str = "cli") -> TurnResult:
+    def ask(self, message: str | bytes | None, thread_id: str | None = None, channel: str = "cli") -> TurnResult:
+        """One turn. Any message is accepted (invalid Unicode, NUL bytes, nothing at all): it is repaired,
+        redacted and screened before the graph or the store sees it (agents/guardrails.py)."""
         self.warm_up()
         started = time.perf_counter()
         thread_id = thread_id or uuid.uuid4().hex
-        prepared = prepare_message(message, self._brief.limits.max_message_chars)
+        previous = (self._graph.get_state({"configurable": {"thread_id": thread_id}}).values or {}).get("message", "")
+        prepared = prepare_message(message, self._brief.limits.max_message_chars, previous)
         state, node_ms = self._run_graph(prepared, thread_id)
         latency_ms = round((time.perf_counter() - started) * 1000, 1)
         retrieved = [{"id": h["id"], "score": h["score"]} for h in state.get("hits", [])]
@@ -158,7 +161,7 @@ class SupportAgent:
         state: dict = {}
         node_ms: list[dict] = []
         last = time.perf_counter()
-        for mode, chunk in self._graph.stream({"message": prepared.text, "input_flags": prepared.flags},
+        for mode, chunk in self._graph.stream({"message": prepared.agent_text, "input_flags": prepared.flags},
                                               config={"configurable": {"thread_id": thread_id}}, context=context,
                                               stream_mode=["updates", "values"]):
             if mode == "values":

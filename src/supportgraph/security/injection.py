@@ -166,12 +166,12 @@ RULES: dict[str, str] = {
     "note_to_assistant": r"\b(?:note|message|instructions?|memo|reminder|directive|notice|command|order)s? (?:to|for) "
                          r"(?:the |any |all )?(?:assistant|ai|bot|chatbot|model|llm|language model|agent|gpt|answer "
                          r"bot|support bot|ai agent)s?\b|\b(?:assistant|ai|chatbot|llm|language model|ai agent)s?\W+(?:must|"
-                         r"should|shall|will|need to|has to|have to)\W+(?:\w+\W+){0,3}?(?:now|always|never|instead|from now "
-                         r"on|ignore|tell|say|ask|reveal|include|reply|respond|answer)\b|^\W*(?:system|admin|developer|"
+                         r"should|shall|need to|has to|have to)\W+(?!not\b|never\b)(?:\w+\W+){0,2}?(?:now|always|instead|"
+                         r"from now on|ignore|tell|say|ask|reveal|include|reply|respond|answer)\b|^\W*(?:system|admin|developer|"
                          r"assistant)\s*(?:note|override|message|instruction|prompt|update)?\s*:|\[/?(?:system|inst|sys)\]|"
                          r"\bsystem (?:note|override|instruction|update|notice|alert)\b",
     "chat_template": r"<\|(?:im_start|im_end|system|user|assistant|endoftext|eot_id|start_header_id)\|>|<<sys>>|"
-                     r"\[/?inst\]|^#{2,}\s*(?:instruction|system|response)\b|<\s*/?\s*(?:system|system_prompt|"
+                     r"\[/?inst\]|^#{2,}\s*(?:instruction|system|response)\s*:?\s*$|<\s*/?\s*(?:system|system_prompt|"
                      r"instructions)\s*>|\[system\]\(#",
     # the same in other languages (accents removed, as fold() leaves them)
     "other_languages": r"\b(?:ignorier\w*|vergiss|missacht\w*)\b.{0,40}\b(?:anweisungen|instruktionen|regeln|befehle|"
@@ -197,8 +197,8 @@ RULES: dict[str, str] = {
 }
 _RULES = {name: re.compile(pattern, re.MULTILINE) for name, pattern in RULES.items()}
 
-THRESHOLD = 0.5           # classifier probability from which a whole message is an attack
-SENTENCE_THRESHOLD = 0.7  # the same for one sentence of several: a few words say less, so the bar is higher
+THRESHOLD = 0.6           # classifier probability from which a whole message is an attack
+SENTENCE_THRESHOLD = 0.75  # the same for one sentence of several: a few words say less, so the bar is higher
 SUSPICIOUS = 0.2          # below an attack, but the reply must not repeat the message word for word
 _SENTENCES = re.compile(r"(?<=[.!?。！？])\s+|\n+|(?<=[.!?])(?=[A-Z])")
 _QUESTION_START = re.compile(r"^\W*(?:(?:and|also|btw|anyway|separately|but|plus|ps|oh|so)\W+)*(?:how|what|why|where|when|which|who|"

@@ -30,7 +30,7 @@ from supportgraph.security.text import fold
 
 _CARD = r"(?:credit |debit |bank |payment )?card"
 SECRETS: dict[str, str] = {
-    "password": r"(?:pass ?words?|pass ?phrases?|pass ?codes?|pwd|login (?:details|credentials)|sign[- ]in details|"
+    "password": r"(?:pass ?words?|pass ?phrases?|pass ?codes?|pwd|\bpw\b|login (?:details|credentials)|sign[- ]in details|"
                 r"(?:account |login )?credentials|(?:card |atm )?pin(?: code| number)?)",
     "card_number": rf"(?:(?:full|complete|entire|whole|long|16[- ]digit|sixteen[- ]digit) (?:{_CARD} )?(?:number|digits)|"
                    rf"{_CARD}(?:'s)? (?:number|details|digits|info(?:rmation)?|numbers)|(?:numbers?|digits) "
@@ -43,7 +43,7 @@ SECRETS: dict[str, str] = {
                      r"authenticat(?:or|ion)|auth|security|confirmation|access|(?:6|six)[- ]digit)(?: app)? "
                      r"(?:code|passcode|token|number|pin)s?|\botp\b|code (?:we|i) (?:just )?(?:sent|texted|emailed)|"
                      r"code (?:you|that) (?:just )?(?:got|received|get)|code (?:from|in|on) (?:your |the )?"
-                     r"(?:authenticator|phone|sms|text|app|email)|(?:the |that |this )code (?:that )?(?:just )?arrived)",
+                     r"(?:authenticator|phone|sms|text|app|email)|code (?:that )?(?:just )?(?:arrived|came))",
     "recovery_code": r"(?:(?:recovery|backup|reset|rescue|emergency) (?:codes?|keys?|phrases?|words)|seed phrase|"
                      r"secret (?:recovery )?phrase)",
     "api_token": r"(?:api (?:tokens?|keys?|secrets?)|access tokens?|personal (?:access |api )?tokens?|bearer tokens?|"
@@ -53,7 +53,8 @@ _SECRET = "(?:" + "|".join(f"(?P<{kind}>{pattern})" for kind, pattern in SECRETS
 # Words that can stand between a verb and the secret: "send me over both of your", "tell us the".
 _FILLER = r"(?:(?:me|us|over|across|along|back|it|them|here|please|quickly|now|both|all|of|each|every|one|a|an|the|this|that|"\
     r"these|those|your|ur|yr|their|his|her|current|new|old|actual|real|exact|copy|full|complete|entire|whole|valid|"\
-    r"latest|most recent|6[- ]digit|six[- ]digit|code|codes|and|,)\s+){0,7}?"
+    r"latest|most recent|6[- ]digit|six[- ]digit|code|codes|and|,|kitebase|account|login|sign-in|card|card's|2fa|" \
+    r"two-factor|mfa|3|three|4|four|6|six|16|sixteen)\s+){0,7}?"
 _HANDOVER = r"(?:send|sent|give|tell|share|e-?mail|dm|pm|message|text|whatsapp|reply with|respond with|answer with|" \
     r"post|forward|read(?: out)?|say|spell(?: out)?|disclose|reveal|hand(?: over)?|supply|let (?:me|us) (?:know|have|see)|" \
     r"show (?:me|us)|drop|report|pass(?: on| along)?|write (?:back|down for (?:me|us)))"
@@ -61,12 +62,17 @@ _TYPING = r"(?:type|enter|input|paste|provide|submit|write|put|include|upload|at
 # Where a typed secret goes: our side of the conversation.
 _OUR_SIDE = r"(?:here\b|below\b|in (?:this|the|our) (?:chat|conversation|window|message|thread|reply|box)|in (?:your|a|the) " \
     r"(?:reply|response|next message|answer|message)|to (?:me|us|support|our (?:team|agents?)|an? agent|the agent|the " \
-    r"support team)|(?:at|to) [\w.+-]+@[\w-]+\.\w+|for (?:me|us) to (?:check|verify|confirm)|so (?:we|i) can|" \
-    r"to (?:verify|confirm) (?:your )?(?:identity|account|ownership|it'?s you))"
+    r"support team)|(?:at|to) [\w.+-]+@[\w-]+\.\w+|for (?:me|us) to (?:check|verify|confirm)|so (?:we|i) can)"
 # Where a typed secret belongs: the product's own screens.
 _PRODUCT_SIDE = r"(?:in settings|on the (?:[\w-]+ ){0,2}(?:page|screen|form|field|dialog|tab)|in the (?:[\w-]+ ){0,2}" \
     r"(?:app|form|field|box|dialog|browser|authenticator)|into (?:kitebase|the (?:app|field|form))|when (?:prompted|asked " \
     r"by the app)|on app\.|in kitebase|at checkout|on your (?:phone|device))"
+# Where a handed-over secret goes when it is not to a person: an API request, a script, a vault.
+_MACHINE_SIDE = r"(?:in (?:the|an?|each|every) [^.!?]{0,40}?\b(?:header|request|call|script|environment|variable|" \
+    r"config file)|to the api|in your (?:code|script|environment|password manager|secrets? (?:store|manager|vault)))"
+# What may follow a secret without it being handed over: "give the token a name".
+_NOT_HANDED = re.compile(r"^\s*(?:a|an|the)? ?(?:name|label|description|title|scope|scopes|permissions?|access|expiry|"
+                         r"lifetime)\b")
 _START = r"(?:^|[.!?;:\n(]\s*|,\s*|\b(?:and|then|now|just|simply|please|kindly|pls|plz|also|first|next|quickly|so)\s+)"
 _ASK_YOU = r"(?:(?:can|could|would|will|won'?t) (?:you|u)(?: please| kindly| just| quickly)?|(?:you|u) (?:need|have|must|should|" \
     r"will need|ll need|ought) to|(?:i|we)(?:'d| would) (?:like|need) (?:you )?to|(?:we|i) (?:want|ask|need) (?:you )?to|" \
@@ -84,10 +90,10 @@ _NEGATION = re.compile(r"\b(?:never|not|no|n't|dont|cannot|nobody|no one|avoid|r
 _EXCEPT = re.compile(r"\blast (?:4|four) digits\b|\bfirst (?:4|four|6|six) digits\b")
 
 _PATTERNS = [
-    ("handover", re.compile(rf"{_START}(?:{_ASK_YOU}\s+)?{_HANDOVER}\s+{_FILLER}{_SECRET}")),
+    ("handover", re.compile(rf"{_START}(?:{_ASK_YOU}\s+)?{_HANDOVER}\s+{_FILLER}{_SECRET}(?P<after>[^.!?\n]*)")),
     ("typing", re.compile(rf"{_START}(?:{_ASK_YOU}\s+)?{_TYPING}\s+{_FILLER}{_SECRET}(?P<after>[^.!?\n]*)")),
     ("need", re.compile(rf"{_NEED}\s+{_FILLER}{_SECRET}")),
-    ("question", re.compile(rf"{_QUESTION}\s+{_FILLER}{_SECRET}")),
+    ("question", re.compile(rf"{_QUESTION}\s+(?:your|ur|the|yr)\s+{_FILLER}{_SECRET}")),
     ("required", re.compile(rf"{_SECRET}[\w' ]{{0,20}}?\s{_REQUIRED}")),
 ]
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
@@ -118,6 +124,8 @@ def _sentence_requests(sentence: str) -> list[str]:
                 continue
             if form == "typing" and not _typed_to_us(kind, sentence, m):
                 continue
+            if form == "handover" and (_NOT_HANDED.match(m.group("after")) or re.search(_MACHINE_SIDE, m.group("after"))):
+                continue
             found.append(kind)
     return found
 
@@ -125,7 +133,7 @@ def _sentence_requests(sentence: str) -> list[str]:
 def _typed_to_us(kind: str, sentence: str, m: re.Match) -> bool:
     """"Type/enter/provide X" is a request to us only when it says so, or for a whole card at once."""
     after = m.group("after")
-    if re.search(_PRODUCT_SIDE, after) or re.search(_PRODUCT_SIDE, sentence[:m.start()]):
+    if any(re.search(where, text) for where in (_PRODUCT_SIDE, _MACHINE_SIDE) for text in (after, sentence[:m.start()])):
         return False
     if re.search(_OUR_SIDE, after):
         return True
