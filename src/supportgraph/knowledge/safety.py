@@ -102,3 +102,28 @@ def _findings(line: str, hosts: list[str], links: bool) -> list[tuple[str, str, 
     if tags:
         found.append(("html", line.strip()[:120], ", ".join(t[:30] for t in tags[:3])))
     return found
+
+
+def flagged_articles(articles, allowed_hosts: Iterable[str] = ()) -> dict[str, list[PassageProblem]]:
+    """Article id -> its problems, for the articles that have any (in the order given)."""
+    hosts = list(allowed_hosts)
+    found = {article.id: article_problems(article.body, hosts) for article in articles}
+    return {article_id: problems for article_id, problems in found.items() if problems}
+
+
+def file_line(file_text: str, body: str, body_line: int) -> int:
+    """A body line number as a line of the file (the front matter comes first)."""
+    first = body.splitlines()[0] if body else ""
+    at = file_text.find(first) if first else -1
+    return body_line + (file_text[:at].count("\n") if at >= 0 else 0)
+
+
+def allowed_hosts_for(settings) -> list[str]:
+    """The brief's link allowlist, or none when the brief cannot be read (every outside link is then flagged)."""
+    from supportgraph.agents.brief import load_brief
+    from supportgraph.errors import ConfigError
+
+    try:
+        return load_brief(settings.brief_path).guard.allowed_hosts
+    except ConfigError:
+        return []
