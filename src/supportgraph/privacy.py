@@ -99,7 +99,8 @@ RESERVED_SUFFIXES = (".example", ".test", ".invalid")
 
 _STREET_SUFFIX = (
     r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl"
-    r"|Terrace|Parkway|Pkwy|Highway|Hwy|Square|Sq|Crescent|Close|Gardens|Row|Mews)\.?"
+    r"|Terrace|Parkway|Pkwy|Highway|Hwy|Square|Sq|Crescent|Close|Gardens|Row|Mews|Loop|Circle|Cir|Plaza|Trail|Alley"
+    r"|Walk|Hill|Grove|Park)\.?"
 )
 _UNIT = r"(?:,?\s+(?:Apt|Apartment|Suite|Ste|Unit|Flat|Floor|#)\.?\s*\w{1,5})?"
 _TOWN = r"(?:,\s*[A-Z][a-z]+(?:[ -][A-Z][a-z]+){0,2})?"
@@ -133,6 +134,9 @@ NAME_INTRO = re.compile(
     r"\bthanks,|\bthank you,|\bcheers,?|\bbest,|\bbest wishes,?|\bgreetings from|\bcall me|\bi'm called|"
     r"\bsigned,?|^\s*[-–—]+|\b(?:thanks|thank you|cheers|regards|best)\b[^.!?\n,]{0,15},|"
     r"\b(?:mr|mrs|ms|miss|dr)\.?)\s*$", re.IGNORECASE | re.MULTILINE)
+# Sign-offs: a capitalised word after them is a name even when spaCy does not call it a proper noun ("- Noah").
+SIGN_OFF = re.compile(r"(?:\bregards,?|\bsincerely,?|\bthanks,|\bthank you,|\bcheers,|\bbest,|\bsigned,?|"
+                      r"^\s*[-–—]+|\b(?:thanks|thank you|cheers|regards|best)\b[^.!?\n,]{0,15},)\s*$", re.IGNORECASE | re.MULTILINE)
 # After these the words are a name even in lower case ("my name is tom baker").
 STRONG_INTRO = re.compile(r"(?:\bmy name is|\bmy name's|\bname:|\bcall me|\bi'm called)\s*$", re.IGNORECASE)
 NAME_AFTER = re.compile(r"^\s+here\b", re.IGNORECASE)
@@ -146,7 +150,9 @@ NOT_NAMES = {"kitebase", "support", "team", "everyone", "all", "guys", "folks", 
              "your", "our", "my", "on", "in", "at", "with", "for", "of", "and", "but", "or", "that", "this", "what",
              "locked", "happy", "unable", "able", "about", "afraid", "glad", "done", "fine", "good", "great",
              "notion", "trello", "asana", "salesforce", "hubspot", "dropbox", "teams", "zoom", "outlook", "gmail",
-             "excel", "word", "powerpoint", "figma", "miro", "confluence", "bitbucket", "gitlab", "sso", "saml"}
+             "excel", "word", "powerpoint", "figma", "miro", "confluence", "bitbucket", "gitlab", "sso", "saml",
+             "stuck", "confused", "frustrated", "annoyed", "lost", "logged", "signed", "seeing", "using", "writing",
+             "contacting", "reaching", "following", "waiting", "sorry", "new", "afraid", "worried", "trying", "calling"}
 
 # National phone formats (no +country prefix) are read as these countries' numbers.
 PHONE_REGIONS = ("US", "GB", "DE", "FR")
@@ -226,7 +232,7 @@ def _names_by_position(text: str, tokens) -> list[tuple[int, int]]:
         before = text[max(0, token.idx - 25):token.idx]
         strong = bool(STRONG_INTRO.search(before))
         if strong or NAME_INTRO.search(before):
-            run = _take(words[i:i + 3], strong)
+            run = _take(words[i:i + 3], strong, signed=bool(SIGN_OFF.search(before)))
             if run:
                 spans.append((run[0].idx, run[-1].idx + len(run[-1].text)))
         if token.lower_ == "here" and i:  # "Wei Zhang here"
@@ -236,22 +242,23 @@ def _names_by_position(text: str, tokens) -> list[tuple[int, int]]:
     return spans
 
 
-def _take(candidates, strong: bool) -> list:
+def _take(candidates, strong: bool, signed: bool = False) -> list:
     run = []
     for candidate in candidates:
-        if not _name_word(candidate, strong):
+        if not _name_word(candidate, strong, signed):
             break
         run.append(candidate)
     return run
 
 
-def _name_word(token, strong: bool) -> bool:
+def _name_word(token, strong: bool, signed: bool = False) -> bool:
     word = token.text
     if not word.isalpha() or word.lower() in NOT_NAMES or _shouted(word):
         return False
     if strong:  # lower case counts here ("my name is tom baker"); a capital makes even "An" or "Will" a name
         return not token.is_stop or word[0].isupper()
-    return word[0].isupper() and word[1:].islower() and token.pos_ == "PROPN"
+    capitalised = word[0].isupper() and word[1:].islower()
+    return capitalised and (signed or token.pos_ == "PROPN")
 
 
 def warm_up() -> None:

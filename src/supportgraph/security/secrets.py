@@ -43,7 +43,8 @@ SECRETS: dict[str, str] = {
                      r"authenticat(?:or|ion)|auth|security|confirmation|access|(?:6|six)[- ]digit)(?: app)? "
                      r"(?:code|passcode|token|number|pin)s?|\botp\b|code (?:we|i) (?:just )?(?:sent|texted|emailed)|"
                      r"code (?:you|that) (?:just )?(?:got|received|get)|code (?:from|in|on) (?:your |the )?"
-                     r"(?:authenticator|phone|sms|text|app|email)|code (?:that )?(?:just )?(?:arrived|came))",
+                     r"(?:authenticator|phone|sms|text|app|email)|code (?:that )?(?:just )?(?:arrived|came)|code (?:that )?(?:your|the) "
+                     r"(?:authenticator|app|phone|device|token)(?: app)? (?:is )?(?:showing|shows|displays|generated|gives))",
     "recovery_code": r"(?:(?:recovery|backup|reset|rescue|emergency) (?:codes?|keys?|phrases?|words)|seed phrase|"
                      r"secret (?:recovery )?phrase)",
     "api_token": r"(?:api (?:tokens?|keys?|secrets?)|access tokens?|personal (?:access |api )?tokens?|bearer tokens?|"
@@ -95,6 +96,12 @@ _PATTERNS = [
     ("need", re.compile(rf"{_NEED}\s+{_FILLER}{_SECRET}")),
     ("question", re.compile(rf"{_QUESTION}\s+(?:your|ur|the|yr)\s+{_FILLER}{_SECRET}")),
     ("required", re.compile(rf"{_SECRET}[\w' ]{{0,20}}?\s{_REQUIRED}")),
+    # "what password do you use?", and the bare "and the security code on the back, please"
+    ("which", re.compile(rf"\bwhat (?:is |are )?{_SECRET}\s+(?:do|did|are|were) (?:you|u) (?:use|using|have|get|got|see|receive)")),
+    ("bare", re.compile(rf"^\W*(?:and|also|plus|now)\W+(?:the|your|ur)\s+{_FILLER}{_SECRET}(?:\s+(?:on|from|of|in)\b"
+                        rf"[^.!?]{{0,30}}?)?\W*(?:please|pls|too|as well|also)?\W*$")),
+    ("bare", re.compile(rf"^\W*(?:the|your|ur)\s+{_FILLER}{_SECRET}(?:\s+(?:on|from|of|in)\b[^.!?]{{0,30}}?)?\W*"
+                        rf"(?:please|pls)\W*$")),
 ]
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 
