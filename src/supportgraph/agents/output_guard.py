@@ -5,8 +5,10 @@ handoff message, small talk; and a person's reply, when a human agent answers in
 
 - blocked (the reply is not shown; the turn becomes a handoff): the brief's forbidden actions
   (``guardrails.forbidden_actions``); a request for a secret in any wording (security/secrets.py);
-  a sentence copied from an article passage that the article check flagged
-  (knowledge/safety.py); a run of words, or a code, from the system prompts (``protected``);
+  a run of words, or a code, from the system prompts (``protected``); an answer left with no step
+  once the lines below are removed;
+- removed (the line goes, the rest is shown, numbered steps renumbered): a line that copies an
+  article passage the article check flagged (knowledge/safety.py);
 - rewritten (shown, changed, flagged): links, images and e-mail addresses at hosts the brief's
   ``guard.allowed_hosts`` does not allow become plain text naming the host; raw HTML tags are
   dropped; control characters, ANSI escapes and invisible characters are removed.
@@ -61,10 +63,15 @@ def guard_reply(text: str | None, brief: Brief, unsafe_passages: Iterable[str] =
     changes = ["control_characters"] if cleaned.problems and cleaned.problems != ["invalid_unicode"] else []
     if "invalid_unicode" in cleaned.problems:
         changes.append("invalid_unicode")
+    unsafe_passages = list(unsafe_passages)
+    if unsafe_passages:
+        reply, removed = _drop_copied(reply, unsafe_passages)
+        if removed:
+            changes.append("unsafe_passage")
+            if had_steps(text or "") and not had_steps(reply):
+                return GuardResult("", True, ["unsafe_passage"], changes)
     reasons = [f"forbidden:{rule}" for rule in brief.guardrails.violations(reply)]
     reasons += [f"secret_request:{kind}" for kind in secret_requests(reply)]
-    if any(_copied(sentence, reply) for sentence in unsafe_passages):
-        reasons.append("unsafe_passage")
     if _leaks(reply, protected):
         reasons.append("prompt_leak")
     hosts = brief.guard.allowed_hosts
@@ -76,6 +83,35 @@ def guard_reply(text: str | None, brief: Brief, unsafe_passages: Iterable[str] =
     if reasons:
         return GuardResult("", True, reasons, changes)
     return GuardResult(reply, False, [], changes)
+
+
+_STEP = re.compile(r"^(\s*)\d+([.)])\s+", re.MULTILINE)
+
+
+def had_steps(text: str) -> bool:
+    return bool(_STEP.search(text))
+
+
+def _drop_copied(reply: str, flagged: list[str]) -> tuple[str, int]:
+    """The reply without the lines that copy a flagged passage, numbered steps renumbered; and how many went."""
+    kept, removed = [], 0
+    for line in reply.split("\n"):
+        if line.strip() and any(_copied(sentence, line) for sentence in flagged):
+            removed += 1
+            continue
+        kept.append(line)
+    if not removed:
+        return reply, 0
+    number, out = 0, []
+    for line in kept:
+        match = _STEP.match(line)
+        if match:
+            number += 1
+            line = f"{match.group(1)}{number}{match.group(2)} " + line[match.end():]
+        elif line.strip():
+            number = 0 if not line.startswith(" ") else number
+        out.append(line)
+    return "\n".join(out), removed
 
 
 def _words(text: str) -> list[str]:

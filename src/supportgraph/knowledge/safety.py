@@ -7,7 +7,8 @@ sentence of an article is checked for
 
 - ``instruction``: text addressed to the assistant or trying to steer it (the injection detector's
   rules, or its classifier at :data:`PASSAGE_THRESHOLD`, higher than for customer messages:
-  articles are full of imperative steps);
+  articles are full of imperative steps; headings and sentences under :data:`MIN_WORDS` words are
+  left to the rules);
 - ``secret_request``: asks the reader to hand over a secret (security/secrets.py);
 - ``outside_link``: links to, shows an image from, or gives an e-mail address at a host that is
   not on the brief's ``guard.allowed_hosts``;
@@ -29,6 +30,7 @@ from supportgraph.security.injection import classifier, rule_hits, sentences
 from supportgraph.security.secrets import secret_requests
 
 PASSAGE_THRESHOLD = 0.8
+MIN_WORDS = 5  # shorter text is scored by the rules only
 KINDS = ("instruction", "secret_request", "outside_link", "html")
 WHY = {
     "instruction": "reads as an instruction to the assistant, not help for a customer",
@@ -85,8 +87,11 @@ def _findings(line: str, hosts: list[str], links: bool) -> list[tuple[str, str, 
         return []
     found: list[tuple[str, str, str]] = []
     parts = sentences(line)
-    scores = classifier().scores(parts)
-    for sentence, score in zip(parts, scores):
+    # Headings and a few words are titles, not instructions: the classifier reads sentences only (rules read all).
+    scored = [p for p in parts if not p.lstrip().startswith("#") and len(p.split()) >= MIN_WORDS]
+    scores = dict(zip(scored, classifier().scores(scored)))
+    for sentence in parts:
+        score = scores.get(sentence, 0.0)
         short = sentence if len(sentence) <= 120 else sentence[:117] + "..."
         rules = rule_hits(sentence)
         if rules or score >= PASSAGE_THRESHOLD:

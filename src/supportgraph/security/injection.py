@@ -211,7 +211,7 @@ _RULES = {name: re.compile(pattern, re.MULTILINE) for name, pattern in RULES.ite
 
 THRESHOLD = 0.6           # classifier probability from which a whole message is an attack
 SENTENCE_THRESHOLD = 0.75  # the same for one sentence of several: a few words say less, so the bar is higher
-SUSPICIOUS = 0.2          # below an attack, but the reply must not repeat the message word for word
+SUSPICIOUS = 0.1          # below an attack, but the reply must not repeat the message word for word
 _SENTENCES = re.compile(r"(?<=[.!?。！？])\s+|\n+|(?<=[.!?])(?=[A-Z])")
 _QUESTION_START = re.compile(r"^\W*(?:(?:and|also|btw|anyway|separately|but|plus|ps|oh|so)\W+)*(?:how|what|why|where|when|which|who|"
                              r"can|could|is|are|do|does|did|will|would|should|my|our|i|we|the|it|there|since|after|"

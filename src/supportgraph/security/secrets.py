@@ -109,7 +109,8 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 def secret_requests(text: str) -> list[str]:
     """The kinds of secret the text asks the reader to hand over (empty when it asks for none)."""
     kinds: list[str] = []
-    for sentence in _SENTENCE.split(fold(text)):
+    plain = re.sub(r"[*_`#>]+", " ", text or "")  # markdown emphasis is not a word: "**Summary:** Send us ..."
+    for sentence in _SENTENCE.split(fold(plain)):
         for kind in _sentence_requests(sentence):
             if kind not in kinds:
                 kinds.append(kind)
