@@ -112,7 +112,8 @@ RULES: dict[str, str] = {
                r"(?:ai|assistant|bot|chatbot|model|gpt|llm|dan|stan|dude|persona|character|entity|version|mode|"
                r"unrestricted|unfiltered|uncensored|free|jailbroken|evil|admin|administrator|developer|engineer|"
                r"manager|ceo|owner|staff|god|hacker|root)\b|\byou(?:'re| are) no longer (?:a|an|the|bound|restricted|limited)\b"
-               r"|\byou(?:'re| are) now [a-z]*(?:bot|gpt|ai)\b|\byou(?:'re| are) (?:now )?(?:dan|stan|dude)\b|\byou(?:'re| are) (?:\w+\W+){0,2}?(?:ceo|admin|"
+               r"|\byou(?:'re| are) now [a-z]*(?:bot|gpt|ai)\b|\byou(?:'re| are) (?:now )?(?:dan|stan|dude)\b|"
+               r"^\W*(?:please\s+)?(?:impersonate|pose as)\b|\byou(?:'re| are) (?:\w+\W+){0,2}?(?:ceo|admin|"
                r"administrator|developer|owner|manager|engineer|staff) now\b|\byou (?:must|will|shall|have to) (?:obey|"
                r"follow|comply with) (?:me|my (?:orders|instructions|commands))\b|\b(?:act|pretend|roleplay|role-?play|"
                r"play|be)\b.{0,30}\b(?:grand(?:ma|mother|pa|father)|granny|nana)\b|\bbe (?:my |an? |the )?(?:evil|"
@@ -177,9 +178,9 @@ RULES: dict[str, str] = {
                  r"\b(?:admin|sudo|root|developer|system) command\b",
     "note_to_assistant": r"\b(?:note|message|instructions?|memo|reminder|directive|notice|command|order)s? (?:to|for) "
                          r"(?:the |any |all )?(?:assistant|ai|bot|chatbot|model|llm|language model|agent|gpt|answer "
-                         r"bot|support bot|ai agent)s?\b|\b(?:assistant|ai|chatbot|llm|language model|ai agent)s?\W+(?:must|"
-                         r"should|shall|need to|has to|have to)\W+(?!not\b|never\b)(?:\w+\W+){0,2}?(?:now|always|instead|"
-                         r"from now on|ignore|tell|say|ask|reveal|include|reply|respond|answer)\b|^\W*(?:system|admin|developer|"
+                         r"bot|support bot|ai agent)s?\b|\b(?:assistant|ai|chatbot|llm|language model|ai agent|bot)s?\b(?:\W+\w+){0,3}?"
+                         r"\W+(?:must|should|shall|need to|has to|have to)\W+(?!not\b|never\b)(?:\w+\W+){0,2}?(?:now|"
+                         r"always|instead|from now on|ignore|tell|say|ask|reveal|include|reply|respond|answer)\b|^\W*(?:system|admin|developer|"
                          r"assistant)\s*(?:note|override|message|instruction|prompt|update)?\s*:|\[/?(?:system|inst|sys)\]|"
                          r"\bsystem (?:note|override|instruction|update|notice|alert)\b",
     "chat_template": r"<\|(?:im_start|im_end|system|user|assistant|endoftext|eot_id|start_header_id)\|>|<<sys>>|"

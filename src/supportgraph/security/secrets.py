@@ -55,6 +55,7 @@ _SECRET = "(?:" + "|".join(f"(?P<{kind}>{pattern})" for kind, pattern in SECRETS
 _FILLER = r"(?:(?:me|us|over|across|along|back|it|them|here|please|quickly|now|both|all|of|each|every|one|a|an|the|this|that|"\
     r"these|those|your|ur|yr|their|his|her|current|new|old|actual|real|exact|copy|full|complete|entire|whole|valid|"\
     r"latest|most recent|6[- ]digit|six[- ]digit|code|codes|and|,|kitebase|account|login|sign-in|card|card's|2fa|" \
+    r"assistant|agent|bot|chatbot|support|team|staff|someone|everyone|" \
     r"two-factor|mfa|3|three|4|four|6|six|16|sixteen)\s+){0,7}?"
 _HANDOVER = r"(?:send|sent|give|tell|share|e-?mail|dm|pm|message|text|whatsapp|reply with|respond with|answer with|" \
     r"post|forward|read(?: out)?|say|spell(?: out)?|disclose|reveal|hand(?: over)?|supply|let (?:me|us) (?:know|have|see)|" \
@@ -79,9 +80,10 @@ _ASK_YOU = r"(?:(?:can|could|would|will|won'?t) (?:you|u)(?: please| kindly| jus
     r"will need|ll need|ought) to|(?:i|we)(?:'d| would) (?:like|need) (?:you )?to|(?:we|i) (?:want|ask|need) (?:you )?to|" \
     r"(?:i|we) must ask (?:you )?to|make sure (?:you|to)|be sure to|don'?t forget to|remember to|go ahead and|feel free to|" \
     r"(?:it'?s|it is) (?:required|necessary|mandatory) (?:that you|to)|the (?:next|last|final) step is to)"
-_NEED = r"(?:(?:we|i|support|our team|the (?:support |billing )?team|an? agent|the agent)(?:'ll| will| would| do| must| shall)?" \
-    r"(?: just| also| still| first| now)? (?:need|require|must have|have to (?:have|see|get)|want|ask for|request|" \
-    r"need to (?:see|have|get|know|check|verify)|has to (?:have|see))|(?:need|require) (?:a copy of )?)"
+_NEED = r"(?:(?:we|i|support|our team|the (?:support |billing )?team|an? agent|the agent|kitebase|the assistant)" \
+    r"(?:'ll| will| would| do| does| must| shall)?(?: just| also| still| first| now)? (?:needs?|requires?|must have|" \
+    r"ha(?:ve|s) to (?:have|see|get)|wants?|asks? for|requests?|needs? to (?:see|have|get|know|check|verify))|" \
+    r"(?:need|require) (?:a copy of )?)"
 _QUESTION = r"(?:what(?:'s| is| are| was| were)|which is|(?:can|could) (?:i|we) (?:have|get|see)|may (?:i|we) (?:have|get|see|ask for))"
 _REQUIRED = r"(?:is|are) (?:required|needed|necessary|mandatory)(?: (?:here|now|to (?:continue|proceed|verify|confirm)|" \
     r"for (?:verification|this))|\s*$)"
