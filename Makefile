@@ -20,7 +20,7 @@ export RAGAS_DO_NOT_TRACK := true
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 LLAMA_STAMP := $(VENV)/.llama-portable
 
-.PHONY: install index run test llm-check browser postgres bench repro clean
+.PHONY: install index run test llm-check browser postgres bench redteam repro clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -74,6 +74,11 @@ test: install browser postgres llm-check
 bench: install postgres
 	$(BIN)/python bench/retrieval.py --sweep
 	$(BIN)/python bench/load.py
+
+# Red-team benchmark (issue #12's table, docs/benchmarks.md#security): attacks and unlucky inputs from
+# tests/data/security/, with no LLM and with the local llama.cpp model; not a test (a fast subset is).
+redteam: install llm-check
+	$(BIN)/python bench/redteam.py --llm
 
 # The DVC pipeline (dvc.yaml): only stages whose inputs changed run again.
 repro: install

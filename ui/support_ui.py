@@ -1,11 +1,15 @@
-"""Helpers shared by the Streamlit pages: the cached agent and error display.
+"""Helpers shared by the Streamlit pages: the cached agent, error display, and safe markdown.
 
-Only calls the supportgraph package; no logic lives in the UI.
+Only calls the supportgraph package; no logic lives in the UI. Text from customers, models and
+articles is shown with :func:`markdown` (never ``st.markdown`` directly) and widget labels made from
+it with :func:`label`: a browser renders markdown, so an outside image would be fetched and an outside
+link followed (security/markup.py rewrites both as plain text; raw HTML is escaped).
 """
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import streamlit as st
@@ -14,6 +18,8 @@ from supportgraph.agents.service import SupportAgent
 from supportgraph.config import Settings
 from supportgraph.errors import SupportGraphError
 from supportgraph.knowledge.embedding import SentenceTransformerEmbedder
+from supportgraph.security.markup import safe_markdown
+from supportgraph.security.text import printable
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -39,6 +45,26 @@ def _agent_for(settings_json: str) -> SupportAgent:
 
 def get_agent() -> SupportAgent:
     return _agent_for(current_settings().model_dump_json())
+
+
+def allowed_hosts() -> list[str]:
+    """The brief's link allowlist (guard.allowed_hosts); none when the brief cannot be read."""
+    from supportgraph.agents.brief import load_brief
+
+    try:
+        return load_brief(current_settings().brief_path).guard.allowed_hosts
+    except SupportGraphError:
+        return []
+
+
+def markdown(text: str | None) -> None:
+    """``st.markdown`` for text a customer, a model or an article wrote: no outside fetches, no HTML."""
+    st.markdown(safe_markdown(text or "", allowed_hosts()))
+
+
+def label(text: str | None) -> str:
+    """Untrusted text for a widget label or title (which render markdown too): markup characters escaped."""
+    return re.sub(r"([\\`*_{}\[\]()#+!|<>$:~-])", r"\\\1", printable(text or ""))
 
 
 def show_error(error: SupportGraphError) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -127,7 +128,7 @@ def test_a_one_megabyte_message_is_redacted_whole():
     assert kinds == ["EMAIL", "CARD_NUMBER"]
 
 
-def test_a_one_megabyte_message_to_the_agent_is_cut_before_redaction(monkeypatch):
+def test_a_one_megabyte_message_to_the_agent_is_redacted_in_a_window_just_past_the_cut(monkeypatch):
     seen: list[int] = []
 
     def measured_redact(text):
@@ -136,9 +137,24 @@ def test_a_one_megabyte_message_to_the_agent_is_cut_before_redaction(monkeypatch
 
     monkeypatch.setattr(guardrails, "redact", measured_redact)
     prepared = prepare_message("x" * 1_000_000 + " jo@example.com", 4000)
-    assert seen == [4000]  # the engine never sees the megabyte
+    assert seen == [4000 + privacy.OVERLAP]  # the engine never sees the megabyte
     assert prepared.text == "x" * 4000 and prepared.original_length == 1_000_015
-    assert prepared.flags == ["message_too_long"]
+    assert "message_too_long" in prepared.flags and "pii_redacted" not in prepared.flags
+
+
+@pytest.mark.parametrize("piece, placeholder", [
+    ("4111 1111 1111 1111", "[CARD_NUMBER]"), ("anna.schmidt@example.org", "[EMAIL]"),
+    ("+44 20 7946 0958", "[PHONE]"), ("DE89 3704 0044 0532 0130 00", "[IBAN]"),
+])
+@pytest.mark.parametrize("before_cut", [1, 5, 10])
+def test_personal_data_across_the_cut_is_redacted_before_it_is_cut(piece, placeholder, before_cut):
+    """The piece starts ``before_cut`` characters before the limit: none of it may be stored."""
+    filler = ("My export is stuck and the page reloads every time. " * 100)[:4000 - before_cut - 1] + " "
+    prepared = prepare_message(filler + piece + " and then some more text after it.", 4000)
+    digits = [chunk for chunk in piece.replace("@", " ").replace(".", " ").split() if len(chunk) > 2]
+    assert not any(chunk in prepared.text for chunk in digits), prepared.text[-40:]
+    assert len(prepared.text) <= 4000 and "pii_redacted" in prepared.flags
+    assert not prepared.text.endswith(placeholder[:3]) or prepared.text.endswith(placeholder)
 
 
 def test_a_missing_model_is_a_config_error_with_the_fix(monkeypatch):
@@ -180,3 +196,62 @@ def test_concurrent_first_messages_build_the_engine_once(monkeypatch):
     with ThreadPoolExecutor(4) as pool:
         engines = list(pool.map(first_message, range(4)))
     assert len(builds) == 1 and all(e is engines[0] for e in engines)
+
+
+LABELLED = [REPO / "tests" / "data" / "security" / name for name in ("pii_dev.jsonl", "heldout_pii.jsonl")]
+
+
+def _survives(value: str, redacted: str, kind: str) -> bool:
+    chunks = [c for c in re.split(r"[^A-Za-z0-9]+", value) if len(c) >= (2 if kind == "PERSON" else 3)]
+    return any(c in redacted for c in chunks)
+
+
+def test_every_kind_of_personal_data_is_redacted_in_the_labelled_messages():
+    """At least 300 labelled messages (tests/data/security/README.md); recall per kind >= 0.95."""
+    rows = [json.loads(line) for path in LABELLED for line in path.read_text().splitlines() if line.strip()]
+    found: dict[str, list[bool]] = {}
+    for row in rows:
+        redacted, _ = redact(row["text"])
+        for piece in row["pii"]:
+            found.setdefault(piece["kind"], []).append(not _survives(piece["value"], redacted, piece["kind"]))
+    assert len(rows) >= 300 and len(found) == 10
+    recall = {kind: sum(hits) / len(hits) for kind, hits in found.items()}
+    assert all(r >= 0.95 for r in recall.values()), recall
+
+
+def test_clean_labelled_messages_and_the_golden_questions_stay_as_they_are():
+    """The false-positive ceiling: no golden question changes; of the labelled clean messages (words in capitals,
+    dates that are not birthdays, order numbers), at most the two that look exactly like personal data do
+    (a Luhn-valid 16-digit order number, a NINO-shaped error code)."""
+    rows = [json.loads(line) for path in LABELLED for line in path.read_text().splitlines() if line.strip()]
+    clean = [r["text"] for r in rows if not r["pii"]]
+    changed = [t for t in clean if redact(t)[0] != t]
+    assert len(clean) >= 70 and len(changed) <= 2, changed
+    golden = [json.loads(line)["question"] for line in (REPO / "evals" / "datasets" / "golden.jsonl").read_text().splitlines()]
+    assert [q for q in golden if redact(q)[0] != q] == []
+
+
+@pytest.mark.parametrize("text", ["This is RIDICULOUS, I was charged twice", "I am FURIOUS", "I'm Stuck on the login page",
+                                  "This is Kitebase support, right?", "Thanks, Support"])
+def test_words_in_capitals_and_product_words_are_not_names(text):
+    assert redact(text) == (text, [])
+
+
+@pytest.mark.parametrize("raw, redacted", [
+    ("Wei Zhang here, my sync is broken", "[PERSON] here, my sync is broken"),
+    ("email tom dot baker at gmail dot com", "email [EMAIL]"),
+    ("my card is 4111.1111.1111.1111", "my card is [CARD_NUMBER]"),
+    ("card4111111111111111 expired", "card[CARD_NUMBER] expired"),
+    ("iban de89370400440532013000", "iban [IBAN]"),
+    ("my ssn is 536-22-1234", "my ssn is [SSN]"),
+    ("NI number AB 12 34 56 C", "NI number [NI_NUMBER]"),
+    ("passport number 533380006", "passport number [PASSPORT]"),
+    ("I was born on 3 March 1985", "I was born on [DATE_OF_BIRTH]"),
+])
+def test_the_issues_examples_are_redacted(raw, redacted):
+    assert redact(raw)[0] == redacted
+
+
+def test_dates_and_numbers_without_their_context_word_are_kept():
+    for text in ("charged on 3 March 1985? no, 3 March 2026", "workspace id 533380006", "since 12/03/1985 we use it"):
+        assert redact(text) == (text, [])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 import streamlit as st
-from support_ui import get_agent, show_error
+from support_ui import get_agent, label, markdown, show_error
 
 from supportgraph.agents.service import SupportAgent, TurnResult
 from supportgraph.errors import SupportGraphError
@@ -29,11 +29,11 @@ def save_feedback(turn_id: int, kind: str) -> None:
 def show_citations(agent: SupportAgent, result: TurnResult) -> None:
     for citation in result.citations:
         if citation.type == "chat":
-            st.caption(f"💬 {citation.title.capitalize()}.")
+            st.caption(f"💬 {label(citation.title.capitalize())}.")
             continue
         article = agent.retriever.article(citation.id)
-        with st.expander(f"📄 {citation.title}  ·  `{citation.id}`"):
-            st.markdown(article.body if article else "This article is no longer in the knowledge base.")
+        with st.expander(f"📄 {label(citation.title)}  ·  `{citation.id}`"):  # ids: articles.ID_PATTERN
+            markdown(article.body if article else "This article is no longer in the knowledge base.")
 
 
 def show_feedback(turn_id: int) -> None:
@@ -74,6 +74,6 @@ for message, result in st.session_state.turns:
     with st.chat_message("user"):
         st.text(message)
     with st.chat_message("assistant"):
-        st.markdown(result.answer)
+        markdown(result.answer)
         show_citations(agent, result)
         show_feedback(result.turn_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
-from support_ui import current_settings, show_error, staff_role
+from support_ui import current_settings, label, markdown, show_error, staff_role
 
 from supportgraph.errors import SupportGraphError
 from supportgraph.evals.experiments import compare, load_log
@@ -32,14 +32,14 @@ def side_by_side(comparison, limit: int) -> None:
     st.subheader(f"Side by side: {len(ids)} questions answered differently")
     for case_id in ids[:limit]:
         x, y = comparison.a.rows[case_id], comparison.b.rows[case_id]
-        with st.expander(f"{case_id}: {x['question']}  ·  {a}: {x['outcome']} / {b}: {y['outcome']}"):
-            st.caption(f"Reference: {x['reference_answer'] or '(none)'} · sources: "
-                       f"{', '.join(x['sources']) or 'none (should hand over)'}")
+        with st.expander(f"{label(case_id)}: {label(x['question'])}  ·  {a}: {x['outcome']} / {b}: {y['outcome']}"):
+            st.caption(f"Reference: {label(x['reference_answer'] or '(none)')} · sources: "
+                       f"{label(', '.join(x['sources'])) or 'none (should hand over)'}")
             left, right = st.columns(2)
             for column, name, row in ((left, a, x), (right, b, y)):
                 with column:
-                    st.markdown(f"**{name}** · {row['outcome']} · cited {', '.join(row['cited']) or '-'}")
-                    st.markdown(row["answer"])
+                    st.markdown(f"**{name}** · {row['outcome']} · cited {label(', '.join(row['cited'])) or '-'}")
+                    markdown(row["answer"])
     if len(ids) > limit:
         st.caption(f"{len(ids) - limit} more in `supportgraph experiment compare {a} {b}`.")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import streamlit as st
-from support_ui import get_agent, show_error, staff_role
+from support_ui import allowed_hosts, get_agent, label, markdown, show_error, staff_role
 
 from supportgraph.errors import SupportGraphError
 from supportgraph.knowledge.articles import load_articles
@@ -15,6 +15,7 @@ from supportgraph.knowledge.index import (
     read_manifest,
 )
 from supportgraph.knowledge.retrieval import Filters
+from supportgraph.knowledge.safety import FIX, WHY, article_problems, file_line
 from supportgraph.store.staff import can_open
 
 if not can_open(staff_role(), "editor"):  # the navigation hides this page too; this is the second lock
@@ -25,6 +26,17 @@ agent = get_agent()
 settings = agent.settings
 
 
+def show_flags(article, text: str) -> None:
+    """Why passages of this article are never copied into an answer (knowledge/safety.py), line by line."""
+    problems = article_problems(article.body, allowed_hosts())
+    if not problems:
+        return
+    lines = [f"- line {file_line(text, article.body, p.line)}: {WHY[p.kind]} ({label(p.detail)}): "
+             f"\"{label(p.text)}\" Fix: {FIX[p.kind]}." for p in problems]
+    st.warning(f"{len(problems)} flagged passage{'s' * (len(problems) > 1)}: never copied into an answer, and turns "
+               "that retrieve this article are flagged for review.\n\n" + "\n".join(lines))
+
+
 def save_and_reindex(save) -> None:
     """Run one save; on success re-index (only the changed article is embedded) and say what changed."""
     try:
@@ -33,8 +45,9 @@ def save_and_reindex(save) -> None:
     except SupportGraphError as error:
         show_error(error)
         return
-    st.success(f"Saved `{article.id}`. KB version is now `{report.kb_version}` "
+    st.success(f"Saved {label(article.id)}. KB version is now `{report.kb_version}` "
                f"({report.embedded_chunks} chunks re-embedded).")
+    show_flags(article, (settings.knowledge_dir / article.path).read_text(encoding="utf-8"))
 
 
 st.title("Knowledge base")
@@ -53,7 +66,11 @@ if history:
     st.caption(f"What changed in `{last['kb_version']}` (since `{last['previous']}`, built {last['built_at']}): "
                + ("; ".join(changes) or "first version"))
 for problem in loaded.problems:
-    st.warning(str(problem))
+    st.warning(label(str(problem)))
+flagged = {a.id: n for a in loaded.articles if (n := len(article_problems(a.body, allowed_hosts())))}
+if flagged:
+    st.warning(f"{len(flagged)} article{'s' * (len(flagged) > 1)} with flagged passages (never copied into answers): "
+               + ", ".join(f"{label(i)} ({n})" for i, n in flagged.items()) + ". Open one below to see why.")
 
 search, edit, create = st.tabs(["Search", "View and edit", "New article"])
 with search:
@@ -73,11 +90,15 @@ with edit:
     if chosen:
         article = by_id[chosen]
         path = settings.knowledge_dir / article.path
-        st.caption(f"`{article.path}` · {article.type} · {article.product_area} · audience: {article.audience}")
+        file_text = path.read_text(encoding="utf-8")
+        st.caption(f"{label(article.path)} · {article.type} · {label(article.product_area)} · audience: {article.audience}")
+        if not file_text.lstrip().startswith("---"):
+            st.info(f"This file has no front matter, so its audience is **{article.audience}** (knowledge/defaults.yaml, "
+                    "`unmarked_audience`). Add front matter with `audience: customer` once it is reviewed.")
+        show_flags(article, file_text)
         with st.expander("Preview", expanded=False):
-            st.markdown(article.body)
-        text = st.text_area("File (front matter + markdown)", path.read_text(encoding="utf-8"), height=420,
-                            key=f"edit-{chosen}")
+            markdown(article.body)
+        text = st.text_area("File (front matter + markdown)", file_text, height=420, key=f"edit-{chosen}")
         if st.button("Save and re-index", type="primary", key="save_article"):
             save_and_reindex(lambda: save_article_text(settings.knowledge_dir, text, article.path))
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import datetime as dt
 
 import streamlit as st
-from support_ui import get_agent, show_error, staff_role
+from support_ui import get_agent, markdown, show_error, staff_role
+from support_ui import label as safe_label
 
 from supportgraph.errors import SupportGraphError
 from supportgraph.evals.datasets import load_dataset
@@ -57,20 +58,21 @@ def filters_from_sidebar() -> TranscriptFilter:
 
 def label(view: ConversationView) -> str:
     flags = f" · {', '.join(view.flags)}" if view.flags else ""
-    return f"{view.created_at:%m-%d %H:%M} · {view.summary[:70]}{flags}"
+    return f"{view.created_at:%m-%d %H:%M} · {view.summary[:70]}{flags}"  # a selectbox option: plain text
 
 
 def show_turn(turn: TurnView) -> None:
     trace_col, retrieved_col = st.columns([3, 2])
     with trace_col:
-        st.markdown(f"**Customer:** {turn.customer_message}")
-        st.markdown(turn.reply)
+        st.markdown("**Customer:**")
+        markdown(turn.customer_message)
+        markdown(turn.reply)
         st.caption(f"turn {turn.id} · **{turn.outcome}** · confidence {turn.confidence:.2f} · "
-                   f"{turn.latency_ms:.0f} ms · prompts {', '.join(turn.prompt_versions)} · KB `{turn.kb_version}`")
+                   f"{turn.latency_ms:.0f} ms · prompts {safe_label(', '.join(turn.prompt_versions))} · KB `{turn.kb_version}`")
         if turn.review_flags:
             st.warning("Flags: " + ", ".join(turn.review_flags))
         if turn.thumb or turn.stars or turn.comment:
-            st.info(f"Feedback: {turn.thumb or ''} {f'{turn.stars}★' if turn.stars else ''} {turn.comment or ''}")
+            st.info(f"Feedback: {turn.thumb or ''} {f'{turn.stars}★' if turn.stars else ''} {safe_label(turn.comment or '')}")
         with st.expander("Trace"):
             st.json({"step_flags": turn.step_flags, "steps_ms": turn.trace.get("nodes", []),
                      "llm_calls": turn.trace.get("llm_calls", []), "model": turn.trace.get("model")},
@@ -81,10 +83,10 @@ def show_turn(turn: TurnView) -> None:
         for hit in turn.retrieved[:5]:
             article = agent.retriever.article(hit["id"])
             title = article.title if article else hit["id"]
-            with st.expander(f"{title} · {hit['score']:.2f}{' · cited' if hit['id'] in cited else ''}",
+            with st.expander(f"{safe_label(title)} · {hit['score']:.2f}{' · cited' if hit['id'] in cited else ''}",
                              icon=":material/bookmark:" if hit["id"] in cited else None):
-                st.caption(f"`{hit['id']}`")
-                st.markdown(article.body[:1500] if article else "No longer in the knowledge base.")
+                st.caption(f"`{hit['id']}`")  # article ids are [a-z0-9/_-] (articles.ID_PATTERN)
+                markdown(article.body[:1500] if article else "No longer in the knowledge base.")
         if not turn.retrieved:
             st.caption("Nothing retrieved for this turn.")
 
@@ -147,11 +149,12 @@ ids = list(by_id)
 chosen = st.selectbox("Conversation", ids, index=ids.index(wanted) if wanted in by_id else 0,
                       format_func=lambda i: label(by_id[i]), key="tr_conversation")
 view = by_id[chosen]
-st.subheader(view.summary)
+st.subheader(safe_label(view.summary))
 state = f"reviewed by {view.reviewed_by} ({view.verdict})" if view.reviewed_by else "not reviewed"
-st.caption(f"`{view.id}` · {view.channel} · {view.status} · rating {view.rating} · {state}")
+st.caption(f"{safe_label(view.id)} · {safe_label(view.channel)} · {view.status} · rating {view.rating} · {safe_label(state)}")
 for tag in view.tags:
-    st.markdown(f":material/sell: **{tag.tag}** by {tag.reviewer}{f' (turn {tag.turn_id})' if tag.turn_id else ''}: {tag.note}")
+    st.markdown(f":material/sell: **{safe_label(tag.tag)}** by {safe_label(tag.reviewer)}"
+                f"{f' (turn {tag.turn_id})' if tag.turn_id else ''}: {safe_label(tag.note)}")
 golden_ids = {case.id for case in load_dataset(GOLDEN)} if GOLDEN.exists() else set()
 promoted = [t.id for t in view.turns if case_id_for(t.id) in golden_ids]
 if promoted:

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pandas as pd
 import streamlit as st
-from support_ui import get_agent, staff_role
+from support_ui import get_agent, label, staff_role
 
 from supportgraph.review.weekly import weekly_review
 from supportgraph.store.staff import can_open
@@ -52,6 +52,7 @@ for view in review.needs_review:
     done = f":material/task_alt: {view.reviewed_by}" if view.reviewed_by else ":material/pending: not reviewed"
     tags = ", ".join(sorted({t.tag for t in view.tags})) or "no tags"
     link, details = st.columns([2, 3])
-    link.page_link("views/transcripts.py", label=view.summary[:80], query_params={"conversation": view.id},
+    link.page_link("views/transcripts.py", label=label(view.summary[:80]) or "(no summary)",
+                   query_params={"conversation": view.id},
                    icon=":material/forum:")  # in-app navigation keeps the sign-in
-    details.markdown(f"{', '.join(view.flags)} · {tags} · {done}")
+    details.markdown(f"{', '.join(view.flags)} · {label(tags)} · {done}")

@@ -70,6 +70,22 @@ class Guardrails(_Strict):
         return [rule.id for rule in self.forbidden_actions if rule.matches(reply)]
 
 
+class Guard(_Strict):
+    """The output guard (agents/output_guard.py): what a reply may link to."""
+
+    allowed_hosts: list[str] = Field(default_factory=list, description=(
+        "Hosts a reply may link to or show images from; an entry allows its subdomains. Links elsewhere are "
+        "shown as plain text."))
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _hosts(cls, value: list[str]) -> list[str]:
+        for host in value:
+            if not re.fullmatch(r"(?:\*\.)?[a-z0-9-]+(?:\.[a-z0-9-]+)+", host.lower()):
+                raise ValueError(f"{host!r} is not a host name (write e.g. help.example.com, without https://)")
+        return [h.lower().removeprefix("*.") for h in value]
+
+
 class SuccessMetric(_Strict):
     description: str
     thresholds: dict[str, float]
@@ -134,6 +150,7 @@ class Brief(_Strict):
     limits: Limits = Limits()
     escalation: Escalation
     guardrails: Guardrails = Guardrails()
+    guard: Guard = Guard()
     slots: dict[str, Slot] = Field(default_factory=dict)
     review: Review = Review()
 
@@ -146,7 +163,12 @@ def render_markdown(brief: Brief) -> str:
     lines += [f"| `{name}` | {value} |" for name, value in brief.success_metric.thresholds.items()]
     lines += ["", "## Guardrails", "", "Never, whoever writes the reply (checked on every answer):", ""]
     lines += [f"- {rule.description} (`{rule.id}`)" for rule in brief.guardrails.forbidden_actions]
-    lines += ["", f"**Tone:** {brief.tone}", ""]
+    lines += ["- Ask for a password, a full card number, a security code, a one-time or recovery code, or an API token, "
+              "in any wording.", "- Copy a passage that an article check flagged (instructions, secret requests, "
+              "outside links, HTML).", "",
+              "Links and images only to " + (", ".join(f"`{h}`" for h in brief.guard.allowed_hosts) or "no host")
+              + "; other links are shown as plain text.", ""]
+    lines += [f"**Tone:** {brief.tone}", ""]
     if brief.compliance_wording:
         lines += [f"**Compliance:** {brief.compliance_wording}", ""]
     e = brief.escalation

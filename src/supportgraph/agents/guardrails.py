@@ -1,6 +1,14 @@
-"""Input guard: size, emptiness, prompt injection, and personal-data redaction.
+"""Input guard: any input made safe to process and store, before the graph sees it.
 
-Runs before the graph, so nothing unredacted is checkpointed or stored.
+In order: the text is repaired (security/text.py: invalid Unicode, NUL and control characters,
+ANSI escapes, zero-width characters), personal data is redacted (privacy.py) in a window just
+past the length limit and only then cut, so nothing of a card number or an e-mail address
+that straddles the cut is kept; then prompt injection is detected (security/injection.py).
+
+An attack with no question beside it is refused. An attack beside a real question ("Ignore your
+rules. How do I export my data?") is not: the graph reads only the question
+(``PreparedMessage.agent_text``), so the attack is neither answered nor echoed, and the stored
+message keeps all of it for review. Nothing here raises on bad input.
 """
 
 from __future__ import annotations
@@ -8,44 +16,78 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from supportgraph import privacy
+from supportgraph.knowledge.safety import passage_problems
 from supportgraph.privacy import redact
-
-INJECTION_PATTERNS = [
-    r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|rules?|guidelines|prompts?|policy|policies)\b",
-    r"\b(system|developer)\s+(prompt|message|mode)\b",
-    r"\byou\s+are\s+now\b",
-    r"\bact\s+as\s+(an?\s+)?(admin|administrator|developer|dan|unrestricted)\b",
-    r"\b(reveal|show|print|repeat)\b.{0,30}\b(instructions|prompt|internal|staff)\b",
-    r"\bjailbreak\b",
-]
-_INJECTION = [re.compile(p, re.IGNORECASE) for p in INJECTION_PATTERNS]
+from supportgraph.security.injection import SUSPICIOUS, Verdict, detect
+from supportgraph.security.text import clean_text, has_words
 
 
 def looks_like_injection(text: str) -> bool:
-    return any(p.search(text) for p in _INJECTION)
+    """Whether an article passage must not be copied into an answer (knowledge/safety.py: instructions to the
+    assistant, secret requests, HTML). Kept under this name for the twins; links are judged by the output guard."""
+    return bool(passage_problems(text, links=False))
 
 
 @dataclass
 class PreparedMessage:
     """A customer message made safe to process and store."""
 
-    text: str
+    text: str                 # stored: repaired, redacted, cut
     original_length: int
     flags: list[str] = field(default_factory=list)
+    agent_text: str = ""      # what the graph reads: ``text``, or only the question asked beside an attack
+
+    def __post_init__(self) -> None:
+        self.agent_text = self.agent_text or self.text
 
 
-def prepare_message(raw: str | None, max_chars: int) -> PreparedMessage:
-    raw = raw or ""
-    flags: list[str] = []
-    if not raw.strip():
+def prepare_message(raw: str | bytes | None, max_chars: int, previous: str = "") -> PreparedMessage:
+    """Repair, redact, cut and screen one message. ``previous`` is the thread's last message, so an attack
+    split across two turns is read whole."""
+    cleaned = clean_text(raw)
+    flags = list(cleaned.problems)
+    text = cleaned.text
+    if not has_words(text):
         flags.append("empty_message")
-    if len(raw) > max_chars:
+    if len(text) > max_chars:
         flags.append("message_too_long")
-    # Only the first max_chars are kept (and so stored): enough to review what was sent.
-    text = " ".join(raw[:max_chars].split())
-    text, kinds = redact(text)
+    text, kinds = redact_then_cut(text, max_chars)
     if kinds:
         flags.append("pii_redacted")
-    if looks_like_injection(text):
-        flags.append("prompt_injection")
-    return PreparedMessage(text=text, original_length=len(raw), flags=flags)
+    verdict = detect(text)
+    if not verdict.attack and previous:
+        verdict = _across_turns(previous, text, verdict)
+    agent_text = ""
+    if verdict.attack:
+        flags += [f"injection:{rule}" for rule in verdict.rules[:3]] or ["injection:classifier"]
+        if verdict.question:
+            flags.append("prompt_injection_removed")
+            agent_text = " ".join(verdict.question.split())
+        else:
+            flags.append("prompt_injection")
+    elif verdict.suspicious:
+        flags.append("suspicious_message")
+    return PreparedMessage(text=" ".join(text.split()), original_length=len(cleaned.text), flags=flags,
+                           agent_text=agent_text)
+
+
+def redact_then_cut(text: str, max_chars: int) -> tuple[str, list[str]]:
+    """Redact the first ``max_chars`` characters and a margin past them, then cut: personal data across the cut
+    is redacted whole (the margin is longer than any one piece), and a placeholder is never cut in half."""
+    window = text[:max_chars + privacy.OVERLAP]
+    redacted, kinds = redact(window)
+    if len(redacted) <= max_chars:
+        return redacted, kinds
+    cut = redacted[:max_chars]
+    partial = re.search(r"\[[A-Z_]*$", cut)  # "[CARD_NU": drop the half placeholder rather than keep it
+    return (cut[:partial.start()] if partial else cut), kinds
+
+
+def _across_turns(previous: str, text: str, alone: Verdict) -> Verdict:
+    """An attack split over two messages: read them together when either looks suspicious on its own."""
+    before = detect(previous)
+    if before.attack or not (alone.score >= SUSPICIOUS or before.score >= SUSPICIOUS):
+        return alone
+    joint = detect(f"{previous}\n{text}")
+    return Verdict(True, joint.score, joint.rules, joint.attack_sentences) if joint.attack else alone

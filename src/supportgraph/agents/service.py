@@ -126,13 +126,15 @@ class SupportAgent:
         self.warm_up()
         return self._graph
 
-    def ask(self, message: str | None, thread_id: str | None = None, channel: str = "cli") -> TurnResult:
+    def ask(self, message: str | bytes | None, thread_id: str | None = None, channel: str = "cli") -> TurnResult:
+        """One turn. Any message is accepted (invalid Unicode, NUL bytes, nothing at all): it is repaired,
+        redacted and screened before the graph or the store sees it (agents/guardrails.py)."""
         result = None
         for event in self.ask_stream(message, thread_id, channel):
             result = event
         return result
 
-    def ask_stream(self, message: str | None, thread_id: str | None = None, channel: str = "cli",
+    def ask_stream(self, message: str | bytes | None, thread_id: str | None = None, channel: str = "cli",
                    wait_s: float = 0.0) -> Iterator[StepEvent | TurnResult]:
         """Run one turn: a StepEvent per finished graph step, then the TurnResult (last).
 
@@ -142,10 +144,12 @@ class SupportAgent:
         self.warm_up()
         started = time.perf_counter()
         thread_id = thread_id or uuid.uuid4().hex
-        prepared = prepare_message(message, self._brief.limits.max_message_chars)
         owner = self._claim(thread_id, wait_s)
         try:
             reconcile_thread(self.memory, self._store, thread_id)
+            # The previous message, so an attack split across two turns is seen whole.
+            previous = (self._graph.get_state({"configurable": {"thread_id": thread_id}}).values or {}).get("message", "")
+            prepared = prepare_message(message, self._brief.limits.max_message_chars, previous)
             state: dict = {}
             node_ms: list[dict] = []
             for step in self._run_graph(prepared, thread_id):
@@ -208,7 +212,7 @@ class SupportAgent:
                                prompt_label=self.prompt_label, json_mode=self.settings.chat_json_mode)
         state: dict = {}
         last = time.perf_counter()
-        for mode, chunk in self._graph.stream({"message": prepared.text, "input_flags": prepared.flags},
+        for mode, chunk in self._graph.stream({"message": prepared.agent_text, "input_flags": prepared.flags},
                                               config={"configurable": {"thread_id": thread_id}}, context=context,
                                               stream_mode=["updates", "values"], durability="exit"):
             if mode == "values":

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.markdown import Markdown
 
 from supportgraph.cli.common import (
     ProjectOption,
@@ -17,6 +16,8 @@ from supportgraph.cli.common import (
     console,
     friendly_errors,
     reindex,
+    safe,
+    safe_markdown,
     settings_for,
 )
 from supportgraph.knowledge.index import read_manifest
@@ -54,8 +55,8 @@ def ask(message: Annotated[str, typer.Argument(help="The customer's message.")],
     if as_json:
         sys.stdout.write(result.model_dump_json(indent=2) + "\n")
         return
-    console.print(Markdown(result.answer))
-    console.print(f"[dim]{result.outcome} · thread {result.thread_id} · KB {result.kb_version} · "
+    console.print(safe_markdown(result.answer))
+    console.print(f"[dim]{result.outcome} · thread {safe(result.thread_id)} · KB {result.kb_version} · "
                   f"{result.latency_ms:.0f} ms[/]")
 
 
@@ -66,8 +67,10 @@ def chat(thread: Annotated[Optional[str], typer.Option("--thread", help="Resume 
     """Chat with the agent in the terminal; the conversation keeps its memory. /new starts over, /quit leaves."""
     agent = agent_for(settings_for(project))
     agent.warm_up()
+    if hasattr(sys.stdin, "reconfigure"):  # bytes that are not UTF-8 reach the agent (which repairs them), not a traceback
+        sys.stdin.reconfigure(errors="surrogateescape")
     thread_id = thread or uuid.uuid4().hex
-    console.print(f"[dim]Thread {thread_id}. Type /new for a new conversation, /quit to leave.[/]")
+    console.print(f"[dim]Thread {safe(thread_id)}. Type /new for a new conversation, /quit to leave.[/]")
     while True:
         try:
             message = console.input("[bold cyan]you>[/] ")
@@ -80,7 +83,7 @@ def chat(thread: Annotated[Optional[str], typer.Option("--thread", help="Resume 
             console.print(f"[dim]New thread {thread_id}.[/]")
             continue
         result = agent.ask(message, thread_id=thread_id, channel="cli")
-        console.print(Markdown(result.answer))
+        console.print(safe_markdown(result.answer))
         console.print(f"[dim]{result.outcome} · {result.latency_ms:.0f} ms[/]")
 
 

@@ -20,6 +20,7 @@ from supportgraph.cli.common import (
     console,
     err,
     friendly_errors,
+    safe,
     settings_for,
 )
 
@@ -80,8 +81,9 @@ def _gate(settings, metrics: dict, records, per_case) -> None:
         return
     err.print("[bold red]Gate failed:[/] " + ", ".join(f"{f.metric} = {f.value} < {f.threshold}" for f in failures))
     for record in failing(records, per_case)[:10]:
-        err.print(f"  {record.id}: {record.outcome}, cited {record.cited[:1] or '-'}, sources {record.sources or '-'}"
-                  f" — {record.question[:90]}")
+        err.print(f"  {safe(record.id)}: {record.outcome}, cited {safe(record.cited[:1] or '-')}, "
+                  f"sources {safe(record.sources or '-')}"
+                  f" — {safe(record.question[:90])}")
     raise typer.Exit(1)
 
 

@@ -16,7 +16,10 @@ from supportgraph.cli.common import (
     err,
     friendly_errors,
     reindex,
+    report_flagged,
+    safe,
     settings_for,
+    unmarked_articles,
 )
 
 app = typer.Typer(help="Inspect and edit the knowledge base.", no_args_is_help=True)
@@ -25,16 +28,25 @@ app = typer.Typer(help="Inspect and edit the knowledge base.", no_args_is_help=T
 
 @app.command("validate")
 @friendly_errors
-def kb_validate(project: ProjectOption = None) -> None:
-    """Check every article's front matter and body; exit 1 if any is malformed."""
+def kb_validate(project: ProjectOption = None,
+                strict: Annotated[bool, typer.Option("--strict", help="Also exit 1 when a passage is flagged.")]
+                = False) -> None:
+    """Check every article's front matter and body, and flag passages that must never reach a customer
+    (instructions to the assistant, secret requests, outside links, HTML). Exit 1 if any article is malformed."""
     from supportgraph.knowledge.articles import load_articles
 
     settings = settings_for(project)
     result = load_articles(settings.knowledge_dir)
     for problem in result.problems:
-        err.print(f"[red]✗[/] {problem}")
-    console.print(f"{len(result.articles)} valid articles, {len(result.problems)} with problems.")
-    if result.problems:
+        err.print(f"[red]✗[/] {safe(str(problem))}")
+    flagged = report_flagged(settings, result.articles, detailed=True)
+    unmarked = unmarked_articles(settings, result.articles)
+    for article in unmarked:
+        err.print(f"[cyan]i[/] {safe(article.path)}: no front matter, so audience {article.audience} (knowledge/"
+                  "defaults.yaml unmarked_audience). Fix: add front matter with `audience: customer` once reviewed.")
+    console.print(f"{len(result.articles)} valid articles, {len(result.problems)} with problems, "
+                  f"{len(flagged)} with flagged passages, {len(unmarked)} without front matter.")
+    if result.problems or (strict and flagged):
         raise typer.Exit(1)
 
 
@@ -57,7 +69,7 @@ def kb_add(article_id: Annotated[str, typer.Option("--id", help="Unique id, e.g.
     body = body_file.read_text(encoding="utf-8") if body_file else typer.edit(f"# {title}\n\n") or ""
     article = new_article(settings.knowledge_dir, id=article_id, title=title, type=type, body=body,
                           product_area=area, tags=[t.strip() for t in tags.split(",") if t.strip()])
-    console.print(f"Created {settings.knowledge_dir.name}/{article.path}")
+    console.print(f"Created {settings.knowledge_dir.name}/{safe(article.path)}")
     if not no_index:
         reindex(settings, quiet=True)
 
@@ -78,7 +90,7 @@ def kb_edit(article_id: str, from_file: Annotated[Optional[Path], typer.Option(
         console.print("No change.")
         return
     save_article_text(settings.knowledge_dir, text, article.path)
-    console.print(f"Saved {article.path}")
+    console.print(f"Saved {safe(article.path)}")
     if not no_index:
         reindex(settings, quiet=True)
 
@@ -91,7 +103,7 @@ def kb_remove(article_id: str, no_index: NoIndexOption = False, project: Project
 
     settings = settings_for(project)
     article = remove_article(settings.knowledge_dir, article_id)
-    console.print(f"Removed {article.path}")
+    console.print(f"Removed {safe(article.path)}")
     if not no_index:
         reindex(settings, quiet=True)
 
@@ -108,7 +120,7 @@ def kb_import(source: Annotated[Path, typer.Argument(help="A .csv/.jsonl of ques
     settings = settings_for(project)
     report = import_path(source, settings.knowledge_dir, type=type, product_area=area)
     for problem in report.problems:
-        err.print(f"[yellow]skipped[/] {problem}")
+        err.print(f"[yellow]skipped[/] {safe(str(problem))}")
     console.print(f"Imported {len(report.created)} articles, skipped {len(report.problems)}.")
     if report.created and not no_index:
         reindex(settings, quiet=True)
@@ -130,7 +142,7 @@ def kb_stats(project: ProjectOption = None) -> None:
     manifest = read_manifest(settings.index_dir)
     table = Table("type", "product area", "articles")
     for (kind, area), count in sorted(Counter((a.type, a.product_area) for a in loaded.articles).items()):
-        table.add_row(kind, area, str(count))
+        table.add_row(safe(kind), safe(area), str(count))
     console.print(table)
     on_disk = kb_version({a.id: a.content_hash for a in loaded.articles})
     console.print(f"{len(loaded.articles)} articles ({sum(a.audience == 'staff' for a in loaded.articles)} staff-only), "
@@ -152,7 +164,7 @@ def kb_history(limit: Annotated[int, typer.Option("-n", help="How many versions.
 
     for entry in reversed(read_history(settings_for(project).index_dir)[-limit:]):
         changes = ", ".join(f"{kind} {', '.join(entry[kind])}" for kind in ("added", "updated", "removed") if entry[kind])
-        console.print(f"[bold]{entry['kb_version']}[/] {entry['built_at']}  {changes or 'no content change'}")
+        console.print(f"[bold]{entry['kb_version']}[/] {entry['built_at']}  {safe(changes) or 'no content change'}")
 
 
 @app.command("search")
@@ -178,7 +190,7 @@ def kb_search(query: str, k: Annotated[int, typer.Option("-k", help="How many ar
         return
     console.print(f"confidence {agent.retriever.confidence(hits):.2f}")
     for row in rows:
-        console.print(f"{row['score']:.3f}  [bold]{row['id']}[/]  {row['title']}  "
+        console.print(f"{row['score']:.3f}  [bold]{safe(row['id'])}[/]  {safe(row['title'])}  "
                       f"[dim](cosine {row['dense']:.2f}, bm25 {row['lexical']:.1f})[/]")
 
 

@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from supportgraph.cli.common import ProjectOption, console, friendly_errors, settings_for
+from supportgraph.cli.common import ProjectOption, console, friendly_errors, safe, settings_for
 
 app = typer.Typer(help="Review flagged conversations, tag them, and turn tags into backlog items.",
                   no_args_is_help=True)
@@ -30,8 +30,8 @@ def _conversation_table(views, title: str):
 
     table = Table("conversation", "started", "summary", "flags", "rating", "tags", title=title)
     for view in views:
-        table.add_row(view.id[:12], f"{view.created_at:%Y-%m-%d %H:%M}", view.summary[:60], ", ".join(view.flags),
-                      view.rating, ", ".join(sorted({t.tag for t in view.tags})))
+        table.add_row(safe(view.id[:12]), f"{view.created_at:%Y-%m-%d %H:%M}", safe(view.summary[:60]),
+                      safe(", ".join(view.flags)), safe(view.rating), safe(", ".join(sorted({t.tag for t in view.tags}))))
     return table
 
 
@@ -61,20 +61,22 @@ def review_show(conversation: str, project: ProjectOption = None) -> None:
 
     _, store, brief = _context(project)
     view = get_conversation(store, brief, conversation)
-    console.print(f"[bold]{view.id}[/] · {view.channel} · {view.status} · started {view.created_at:%Y-%m-%d %H:%M}")
+    console.print(f"[bold]{safe(view.id)}[/] · {safe(view.channel)} · {safe(view.status)} · "
+                  f"started {view.created_at:%Y-%m-%d %H:%M}")
     for turn in view.turns:
-        console.print(f"\n[bold cyan]customer>[/] {turn.customer_message}")
-        console.print(f"[bold green]agent>[/] {turn.reply}")
+        console.print(f"\n[bold cyan]customer>[/] {safe(turn.customer_message)}")
+        console.print(f"[bold green]agent>[/] {safe(turn.reply)}")
         retrieved = ", ".join(f"{r['id']} ({r['score']:.2f})" for r in turn.retrieved[:5]) or "-"
         nodes = ", ".join(f"{n['node']} {n['ms']:.0f}" for n in turn.trace.get("nodes", []))
-        console.print(f"[dim]turn {turn.id} · {turn.outcome} · confidence {turn.confidence:.2f} · "
-                      f"{turn.latency_ms:.0f} ms ({nodes or 'no step timings'}) · prompts "
-                      f"{', '.join(turn.prompt_versions)}\n  flags: {', '.join(turn.review_flags) or '-'} · "
-                      f"retrieved: {retrieved}[/]")
+        console.print(f"[dim]turn {turn.id} · {safe(turn.outcome)} · confidence {turn.confidence:.2f} · "
+                      f"{turn.latency_ms:.0f} ms ({safe(nodes) or 'no step timings'}) · prompts "
+                      f"{safe(', '.join(turn.prompt_versions))}\n  flags: {safe(', '.join(turn.review_flags)) or '-'} · "
+                      f"retrieved: {safe(retrieved)}[/]")
         if turn.thumb or turn.stars or turn.comment:
-            console.print(f"[dim]  feedback: {turn.thumb or ''} {str(turn.stars or '')}★ {turn.comment or ''}[/]")
+            console.print(f"[dim]  feedback: {safe(turn.thumb or '')} {str(turn.stars or '')}★ "
+                          f"{safe(turn.comment or '')}[/]")
     for tag in view.tags:
-        console.print(f"[yellow]tag[/] {tag.tag} by {tag.reviewer}: {tag.note}")
+        console.print(f"[yellow]tag[/] {safe(tag.tag)} by {safe(tag.reviewer)}: {safe(tag.note)}")
 
 
 @app.command("tag")
@@ -87,7 +89,7 @@ def review_tag(conversation: str, tag: str, note: Annotated[str, typer.Option(he
 
     _, store, brief = _context(project)
     tag_conversation(store, brief, conversation, tag, reviewer or getpass.getuser(), note, turn)
-    console.print(f"Tagged {conversation} with '{tag}'.")
+    console.print(f"Tagged {safe(conversation)} with '{safe(tag)}'.")
 
 
 @app.command("ok")
@@ -98,7 +100,7 @@ def review_ok(conversation: str, reviewer: ReviewerOption = "", project: Project
 
     _, store, _ = _context(project)
     mark_reviewed(store, conversation, reviewer or getpass.getuser(), "ok")
-    console.print(f"Marked {conversation} reviewed.")
+    console.print(f"Marked {safe(conversation)} reviewed.")
 
 
 @app.command("weekly")
@@ -118,7 +120,7 @@ def review_weekly(week: Annotated[Optional[str], typer.Option(help="Any day of t
     for title, trends in (("Tags", review.tags), ("Flags", review.flags)):
         table = Table(title.lower()[:-1], "this week", "previous week", "change", title=title)
         for trend in trends:
-            table.add_row(trend.name, str(trend.this_week), str(trend.previous_week), f"{trend.change:+d}")
+            table.add_row(safe(trend.name), str(trend.this_week), str(trend.previous_week), f"{trend.change:+d}")
         console.print(table if trends else f"{title}: none.")
     if review.needs_review:
         console.print(_conversation_table(review.needs_review, "Flagged this week"))
@@ -166,7 +168,7 @@ def review_promote(turn: int,
     known = {a.id for a in load_articles(settings.knowledge_dir).articles}
     case = promote_to_golden(store, turn, path, reference_answer=reference, sources=source or [],
                              answerable=not unanswerable, category=category, known_articles=known)
-    console.print(f"Added '{case.id}' to {path}. `dvc repro` evaluates it from now on.")
+    console.print(f"Added '{safe(case.id)}' to {safe(path)}. `dvc repro` evaluates it from now on.")
 
 
 @friendly_errors
@@ -186,6 +188,6 @@ def checklist(as_json: Annotated[bool, typer.Option("--json", help="JSON instead
         return
     table = Table("", "track", "state", title="Implementation checklist")
     for track in tracks:
-        table.add_row("[green]■[/]" if track.ok else "□", track.name, track.reason)
+        table.add_row("[green]■[/]" if track.ok else "□", safe(track.name), safe(track.reason))
     console.print(table)
     console.print("[dim]If a box is empty, that's your next sprint.[/]")

@@ -4,6 +4,12 @@ A file with front matter declares its id, title, type and so on; a file
 without it still loads (id = path without extension, title = first heading), so
 a team can drop in its own help centre. Problems are collected, one per file,
 each naming the file and the fix; valid articles still load.
+
+Who may read an article that does not say (``audience``) is the operator's choice, in
+``defaults.yaml`` beside the articles (:class:`ArticleDefaults`): ``audience`` for front matter
+without the field, ``unmarked_audience`` for a file with no front matter at all, which nobody
+has reviewed yet. Both default to staff-safe values where the file is missing: an unmarked file
+is staff-only until an editor gives it front matter with ``audience: customer``.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from supportgraph.errors import FileProblem
 ArticleType = Literal["faq", "policy", "troubleshooting"]
 Audience = Literal["customer", "staff"]
 ARTICLE_SUFFIXES = {".md", ".markdown"}
+DEFAULTS_FILE = "defaults.yaml"  # in the knowledge folder: the operator's defaults for what articles leave out
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9/_-]*$")
 FOLDER_TYPES = {"faqs": "faq", "faq": "faq", "policies": "policy", "policy": "policy",
                 "troubleshooting": "troubleshooting"}
@@ -106,6 +113,31 @@ def numbered_items(text: str) -> list[str]:
 ArticleProblem = FileProblem  # a malformed article file
 
 
+class ArticleDefaults(BaseModel):
+    """What an article that leaves a field out gets (``knowledge/defaults.yaml``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    audience: Audience = Field(default="customer", description="front matter without an `audience:` line")
+    unmarked_audience: Audience = Field(default="staff", description=(
+        "a file without front matter (dropped in, not yet reviewed): staff keeps it from customers until an "
+        "editor adds front matter with `audience: customer`"))
+
+
+def read_defaults(knowledge_dir: Path) -> tuple[ArticleDefaults, ArticleProblem | None]:
+    """The folder's defaults, or the built-in ones and the problem when the file is malformed."""
+    path = knowledge_dir / DEFAULTS_FILE
+    if not path.is_file():
+        return ArticleDefaults(), None
+    try:
+        return ArticleDefaults(**(yaml.safe_load(path.read_text(encoding="utf-8")) or {})), None
+    except (yaml.YAMLError, ValidationError, TypeError) as error:
+        first = error.errors()[0]["msg"] if isinstance(error, ValidationError) else "not a YAML mapping"
+        return ArticleDefaults(), ArticleProblem(
+            DEFAULTS_FILE, f"is invalid ({first}); the built-in defaults apply (unmarked files are staff-only).",
+            "write `audience: customer|staff` and `unmarked_audience: customer|staff`, nothing else.")
+
+
 @dataclass
 class LoadResult:
     articles: list[Article]
@@ -123,12 +155,13 @@ def article_files(knowledge_dir: Path) -> list[Path]:
 def load_articles(knowledge_dir: Path) -> LoadResult:
     """Load every article under ``knowledge_dir``; collect one problem per bad file."""
     articles: list[Article] = []
-    problems: list[ArticleProblem] = []
+    defaults, problem = read_defaults(knowledge_dir)
+    problems: list[ArticleProblem] = [problem] if problem else []
     seen: dict[str, str] = {}
     for path in article_files(knowledge_dir):
         relative = path.relative_to(knowledge_dir).as_posix()
         try:
-            article = parse_article(path.read_text(encoding="utf-8"), relative)
+            article = parse_article(path.read_text(encoding="utf-8"), relative, defaults)
         except ArticleParseError as error:
             problems.append(ArticleProblem(relative, error.message, error.fix))
             continue
@@ -151,8 +184,11 @@ class ArticleParseError(Exception):
         self.message, self.fix = message, fix
 
 
-def parse_article(text: str, relative_path: str) -> Article:
-    """Build an Article from one file's text; raise ArticleParseError naming the fix."""
+def parse_article(text: str, relative_path: str, defaults: ArticleDefaults | None = None) -> Article:
+    """Build an Article from one file's text; raise ArticleParseError naming the fix.
+
+    ``defaults`` (the folder's ``defaults.yaml``) fill in an audience the file does not give."""
+    defaults = defaults or ArticleDefaults()
     try:
         post = frontmatter.loads(text)
     except yaml.YAMLError as error:
@@ -163,6 +199,7 @@ def parse_article(text: str, relative_path: str) -> Article:
             "check the block between the two `---` lines: `key: value` pairs, lists as [a, b], "
             "quote values that contain a colon.") from None
     meta = dict(post.metadata)
+    meta.setdefault("audience", defaults.audience if meta else defaults.unmarked_audience)
     body = post.content.strip()
     if not body:
         raise ArticleParseError("has no text after the front matter.",

@@ -1,4 +1,5 @@
-"""Automatic review flags: which turns a reviewer should look at, and why.
+"""Automatic review flags: which turns a reviewer should look at, and why (unsafe_article and injection
+come from the guards' step flags, agents/guardrails.py and agents/output_guard.py).
 
 Computed from what a turn stored (outcome, step flags, confidence, latency) and
 its feedback, against the brief, so changing the brief's latency budget or
@@ -11,7 +12,8 @@ from typing import Any
 
 from supportgraph.agents.brief import Brief
 
-REVIEW_FLAGS: tuple[str, ...] = ("refused", "ungrounded", "escalated", "low_confidence", "negative_feedback", "slow")
+REVIEW_FLAGS: tuple[str, ...] = ("refused", "ungrounded", "escalated", "low_confidence", "negative_feedback", "slow",
+                                 "unsafe_article", "injection")
 
 
 def is_negative(thumb: str | None, stars: int | None) -> bool:
@@ -34,5 +36,9 @@ def review_flags(turn: Any, brief: Brief, thumb: str | None = None, stars: int |
         "low_confidence": bool(turn.retrieved) and turn.confidence < brief.escalation.min_confidence,
         "negative_feedback": is_negative(thumb, stars),
         "slow": turn.latency_ms > brief.review.latency_budget_ms,
+        # The turn retrieved an article with a flagged passage (knowledge/safety.py), or the output guard caught one.
+        "unsafe_article": any(f.startswith("unsafe_article:") or f == "output_guard:unsafe_passage" for f in step_flags),
+        # The message held a prompt injection (refused, or answered without it).
+        "injection": any(f in ("prompt_injection", "prompt_injection_removed") for f in step_flags),
     }
     return [flag for flag in REVIEW_FLAGS if found[flag]]
