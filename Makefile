@@ -69,16 +69,29 @@ postgres:
 test: install browser postgres llm-check
 	SUPPORTGRAPH_REQUIRE_POSTGRES=1 SUPPORTGRAPH_REQUIRE_BROWSER=1 $(BIN)/pytest
 
-# Retrieval benchmark, then the API load benchmark (1 vs 2 replicas on a throwaway PostgreSQL and
-# `chroma run`, loopback only, bounded): figures for docs/benchmarks.md; not a test.
-bench: install postgres
-	$(BIN)/python bench/retrieval.py --sweep
-	$(BIN)/python bench/load.py
+# Benchmarks, not tests: each prints markdown into $(RESULTS); bench/report.py then pastes every result
+# between its markers in docs/benchmarks.md. Baselines run in the same process as supportgraph, on the
+# same sets (the golden set and every converted set under ../shared/datasets, bench/sets.py).
+RESULTS := .supportgraph/bench-results
+bench: install postgres llm-check
+	mkdir -p $(RESULTS)
+	@# The Anthropic docs set ships raw in ../shared/datasets; convert it once (the others need their sources).
+	[ ! -d ../shared/datasets/anthropic-docs ] || [ -d ../shared/datasets/anthropic-docs/converted ] || \
+		$(BIN)/python bench/datasets/convert_anthropic_docs.py ../shared/datasets/anthropic-docs
+	$(BIN)/python bench/compare.py > $(RESULTS)/compare.md
+	$(BIN)/python bench/retrieval_lab.py > $(RESULTS)/retrieval-lodo.md
+	$(BIN)/python bench/abstention.py > $(RESULTS)/abstention.md
+	$(BIN)/python bench/grounding.py > $(RESULTS)/grounding.md
+	$(BIN)/python bench/intents.py > $(RESULTS)/intents.md
+	$(BIN)/python bench/redteam.py --llm > $(RESULTS)/redteam.md
+	$(BIN)/python bench/load.py > $(RESULTS)/load.md
+	$(BIN)/python bench/report.py
 
-# Red-team benchmark (issue #12's table, docs/benchmarks.md#security): attacks and unlucky inputs from
-# tests/data/security/, with no LLM and with the local llama.cpp model; not a test (a fast subset is).
+# Red-team benchmark alone (issue #12's table, docs/benchmarks.md#security): attacks and unlucky inputs
+# from tests/data/security/, with no LLM and with the local llama.cpp model; not a test (a fast subset is).
 redteam: install llm-check
-	$(BIN)/python bench/redteam.py --llm
+	mkdir -p $(RESULTS)
+	$(BIN)/python bench/redteam.py --llm | tee $(RESULTS)/redteam.md
 
 # The DVC pipeline (dvc.yaml): only stages whose inputs changed run again.
 repro: install

@@ -31,7 +31,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from embedding_cache import CachedEmbedder  # noqa: E402
-from sets import REPO, benchmark_sets  # noqa: E402
+from sets import BENCH_CACHE, REPO, benchmark_sets  # noqa: E402
 
 from supportgraph.config import Settings  # noqa: E402
 from supportgraph.knowledge.calibration import FEATURES, features, held_out_scores, synthetic_questions  # noqa: E402
@@ -40,7 +40,7 @@ from supportgraph.knowledge.index import build_index  # noqa: E402
 from supportgraph.knowledge.retrieval import Retriever  # noqa: E402
 from supportgraph.params import load_params  # noqa: E402
 
-CACHE = Path(os.environ.get("SUPPORTGRAPH_BENCH_CACHE", REPO.parent / "cache" / "bench"))
+CACHE = BENCH_CACHE
 CURVE = (0.05, 0.1, 0.15, 0.2, 0.3)
 
 

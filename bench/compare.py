@@ -10,7 +10,7 @@ cosine, BM25) and its top-10 ranking go to <cache>/candidates/<set>/<method>.jso
 (bench/losses.py reads them).
 
     PYTHONPATH=src:. HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 ANONYMIZED_TELEMETRY=False \
-        .venv/bin/python bench/compare.py [--sets golden,doc2dial] [--cache /work/cache/bench]
+        .venv/bin/python bench/compare.py [--sets golden,doc2dial] [--cache DIR]
 """
 
 from __future__ import annotations
@@ -32,13 +32,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from answers import agent_quality, pasted_chunk_quality  # noqa: E402
 from baselines import ArticleBM25, LangChainDense, PlainRRF, Ranking, SupportGraphToday  # noqa: E402
 from embedding_cache import CachedEmbedder  # noqa: E402
-from sets import REPO, BenchSet, benchmark_sets  # noqa: E402
+from sets import BENCH_CACHE, REPO, BenchSet, benchmark_sets  # noqa: E402
 
 from supportgraph.evals.datasets import GoldenCase  # noqa: E402
 from supportgraph.evals.retrieval_metrics import HitAtK, MRRAtK, RecallAtK, percentile, score_retrieval  # noqa: E402
 from supportgraph.knowledge.embedding import SentenceTransformerEmbedder  # noqa: E402
 
-DEFAULT_CACHE = Path(os.environ.get("SUPPORTGRAPH_BENCH_CACHE", REPO.parent / "cache" / "bench"))
+DEFAULT_CACHE = BENCH_CACHE
 
 
 METRICS = (HitAtK(1), HitAtK(5), MRRAtK(10), RecallAtK(1), RecallAtK(5))

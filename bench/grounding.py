@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from baselines import SupportGraphToday  # noqa: E402
 from embedding_cache import CachedEmbedder  # noqa: E402
-from sets import REPO, SHARED_DATASETS, BenchSet, benchmark_sets  # noqa: E402
+from sets import BENCH_CACHE, REPO, SHARED_DATASETS, BenchSet, benchmark_sets  # noqa: E402
 
 from supportgraph.agents.grounding import GroundingCheck, Thresholds  # noqa: E402
 from supportgraph.evals.grounding import (  # noqa: E402
@@ -49,7 +49,7 @@ from supportgraph.evals.grounding import (  # noqa: E402
 )
 from supportgraph.knowledge.embedding import SentenceTransformerEmbedder  # noqa: E402
 
-DEFAULT_CACHE = Path(os.environ.get("SUPPORTGRAPH_BENCH_CACHE", REPO.parent / "cache" / "bench"))
+DEFAULT_CACHE = BENCH_CACHE
 UNSAFE = REPO / "evals" / "datasets" / "unsafe_steps.jsonl"
 GRID = [Thresholds(round(w, 2), round(t, 3)) for w in np.arange(0.0, 1.001, 0.1) for t in np.arange(0.4, 1.0, 0.01)]
 COLUMNS = [("faithful", "faithful"), ("wrong: retrieval", "retrieval"), ("wrong: nearest", "nearest"),

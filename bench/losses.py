@@ -4,7 +4,7 @@ For every set, counts the answerable questions a baseline ranks a source first a
 does not (and the reverse), then shows a few of those questions with what supportgraph put first.
 Reads <cache>/candidates/<set>/<method>.json only: nothing is embedded or indexed.
 
-    python bench/losses.py [--cache /work/cache/bench] [--examples 3]
+    python bench/losses.py [--cache DIR] [--examples 3]
 """
 
 from __future__ import annotations

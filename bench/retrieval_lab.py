@@ -28,13 +28,13 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from embedding_cache import CachedEmbedder  # noqa: E402
-from sets import REPO, benchmark_sets  # noqa: E402
+from sets import BENCH_CACHE, benchmark_sets  # noqa: E402
 
 from supportgraph.knowledge.chunking import chunk_article  # noqa: E402
 from supportgraph.knowledge.embedding import SentenceTransformerEmbedder  # noqa: E402
 from supportgraph.knowledge.query import clean_query  # noqa: E402
 
-CACHE = Path(os.environ.get("SUPPORTGRAPH_BENCH_CACHE", REPO.parent / "cache" / "bench"))
+CACHE = BENCH_CACHE
 _STEMMER = Stemmer.Stemmer("english")
 TOP = 40  # candidates per channel, as the retriever fetches
 

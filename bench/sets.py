@@ -16,6 +16,8 @@ from supportgraph.knowledge.articles import Article, load_articles
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATASETS = Path(os.environ.get("SUPPORTGRAPH_BENCH_DATASETS", REPO.parent / "shared" / "datasets"))
+# Embeddings and candidate dumps the benchmarks keep between runs (git-ignored, safe to delete).
+BENCH_CACHE = Path(os.environ.get("SUPPORTGRAPH_BENCH_CACHE", REPO / ".supportgraph" / "bench-cache"))
 
 
 @dataclass(frozen=True)

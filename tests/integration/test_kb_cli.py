@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -64,3 +67,21 @@ def test_validate_names_each_bad_file(kb):
     (kb / "faqs" / "bad.md").write_text("---\nid: Bad Id!\n---\nText\n")
     result = invoke("kb", "validate")
     assert result.exit_code == 1 and "faqs/bad.md" in result.output and "Fix:" in result.output
+
+
+def test_kb_calibrate_fits_on_the_knowledge_base_itself_or_on_labelled_questions(kb):
+    home = Path(os.environ["SUPPORTGRAPH_HOME"])
+    manifest = home / "index" / "manifest.json"
+    before = json.loads(manifest.read_text())["calibration"]
+    own = invoke("kb", "calibrate")
+    assert own.exit_code == 0, own.output
+    assert re.search(r"Fitted on \d+ questions from this knowledge base's titles and headings", own.output)
+    after = json.loads(manifest.read_text())["calibration"]
+    assert after["source"] == "self" and after["questions"] >= 20
+    assert after["intercept"] == pytest.approx(before["intercept"], abs=1e-6)  # same articles, same fit
+
+    labelled = invoke("kb", "calibrate", "--dataset", "evals/datasets/golden.jsonl", "--dry-run")
+    assert labelled.exit_code == 0, labelled.output
+    accuracy = float(re.search(r"Fitted on 210 labelled questions, accuracy at p=0.5: ([\d.]+)", labelled.output)[1])
+    assert accuracy > 0.7
+    assert "Saved" not in labelled.output  # --dry-run leaves params.yaml alone
