@@ -31,6 +31,8 @@ def test_bring_your_own_knowledge_and_questions(tmp_path):
     (knowledge / "billing" / "invoices.md").write_text(
         "# Downloading invoices\n\nInvoices are PDFs.\n\n## Steps\n1. Open Account > Invoices.\n2. Click Download.\n")
     (knowledge / "shipping.md").write_text("# Shipping times\n\nOrders ship within 2 business days by courier.\n")
+    # Files without front matter are staff-only unless the operator says otherwise (issue #12).
+    (knowledge / "defaults.yaml").write_text("unmarked_audience: customer\n")
     questions = [
         {"id": "q1", "question": "how do i get my money back for an order", "reference_answer": "Request a refund "
          "from Orders within 30 days.", "sources": ["billing/refunds"], "answerable": True},
