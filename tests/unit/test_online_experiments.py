@@ -249,6 +249,21 @@ def test_a_running_experiment_assigns_new_conversations_only_and_serves_the_vari
     assert cohorts.arm_for(store, "t1", "eval").experiment is None  # offline evaluation is never assigned
 
 
+def test_a_significant_but_small_latency_difference_is_no_reason_to_stop(project, store):
+    path = project / "experiments" / "careful.yaml"
+    path.write_text(EXPERIMENT.replace("guardrails: [escalation]", "guardrails: [latency]"))
+    for n in range(40):
+        add_conversation(store, "careful", "production", "answered", latency=100.0 + n * 0.01)
+        add_conversation(store, "careful", "cautious", "answered", latency=105.0 + n * 0.01)  # 5% slower, always
+    status = check_guardrails(store, get_experiment(project, "careful"))
+    (latency,) = status.guardrails
+    assert latency.significant and latency.better is False and latency.p_value < 1e-6
+    assert status.stop is None  # within the 10% margin
+    path.write_text(EXPERIMENT.replace("guardrails: [escalation]", "guardrails: [latency]\nguardrail_margin: 0.02"))
+    assert "cautious worse on latency: 105 vs production 100" in check_guardrails(
+        store, get_experiment(project, "careful")).stop.reason
+
+
 # --- conclude ---------------------------------------------------------------------------------
 
 def test_conclude_refuses_without_significance_and_says_why_unless_forced(project, store):

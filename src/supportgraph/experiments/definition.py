@@ -49,6 +49,9 @@ class Experiment(BaseModel):
     guardrail_alpha: float = Field(default=0.01, gt=0, lt=0.5,
                                    description="Stricter: guardrails are checked again and again as data comes in.")
     guardrail_min_sample: int = Field(default=30, ge=1, description="Conversations per variant before a stop.")
+    guardrail_margin: float = Field(default=0.10, ge=0, description="How much worse than production (relative, "
+                                    "0.10 = 10%) a significant difference must be to stop: with enough traffic "
+                                    "a few milliseconds are significant, and not worth a stop.")
     check_every: int = Field(default=20, ge=1, description="Check the guardrails after every N new conversations.")
 
     @field_validator("variants")

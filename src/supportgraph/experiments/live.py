@@ -151,7 +151,8 @@ def check_guardrails(store: Store, experiment: Experiment, status: LiveStatus | 
         return status
     if min(a.conversations for a in status.arms) < experiment.guardrail_min_sample:
         return status
-    failed = [t for t in status.guardrails if t.significant and t.better is False]
+    failed = [t for t in status.guardrails if t.significant and t.better is False
+              and _worse_by(t) > experiment.guardrail_margin]
     if not failed:
         return status
     reason = "; ".join(f"{t.variant} worse on {t.metric}: {_fmt(t.value)} vs production {_fmt(t.control)} "
@@ -160,6 +161,14 @@ def check_guardrails(store: Store, experiment: Experiment, status: LiveStatus | 
                "conversations": {a.variant: a.conversations for a in status.arms}}
     record_stop(store, experiment.name, experiment.salt, reason, figures, by="guardrail")
     return live_status(store, experiment)
+
+
+def _worse_by(test: Test) -> float:
+    """How much worse the variant is than production, relative to production (0.25 = 25% worse)."""
+    if test.value is None or test.control is None:
+        return 0.0
+    diff = test.value - test.control if not METRICS[test.metric].higher_is_better else test.control - test.value
+    return diff / abs(test.control) if test.control else (float("inf") if diff > 0 else 0.0)
 
 
 def stop_by_hand(store: Store, experiment: Experiment, reason: str, by: str) -> None:
