@@ -197,7 +197,7 @@ class SupportAgent:
                    **({"experiment": arm.trace()} if arm.trace() else {})},
             checkpoint_id=self.memory.latest_id(thread_id),
         )
-        record.flags += [f for f in review_flags(record, self._brief) if f not in record.flags]
+        record.flags += [f for f in review_flags(record, arm.brief) if f not in record.flags]  # the variant's thresholds
         turn_id = self._store.record_turn(thread_id, record, channel=channel)
         self.cohorts.after_turn(self._store, arm)
         return TurnResult(
