@@ -85,7 +85,10 @@ HISTORY_METRICS = ("retrieval.recall_at_1", "retrieval.recall_at_5", "retrieval.
 def metric_history(project: Path, current: dict) -> list[dict]:
     """One row per committed evaluation (commits that changed metrics.json, oldest first), then the
     current metrics as "current". Deterministic for a given commit, so DVC sees no change after one."""
-    log = _git(project, "log", "--reverse", "--format=%h %ad", "--date=short", "--", METRICS).splitlines()
+    in_git = subprocess.run(["git", "rev-parse", "--is-inside-work-tree"], cwd=project, capture_output=True,
+                            check=False).returncode == 0  # outside git there is only the current run
+    log = _git(project, "log", "--reverse", "--format=%h %ad", "--date=short", "--", METRICS).splitlines() \
+        if in_git else []
     rows = [(commit, date, _metrics_at(project, commit)) for commit, date in (line.split() for line in log)]
     now = _flatten(current)
     if rows and {k: rows[-1][2].get(k) for k in HISTORY_METRICS} == {k: now.get(k) for k in HISTORY_METRICS}:

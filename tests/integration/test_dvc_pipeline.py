@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -77,8 +78,8 @@ def variant_project(tmp_path):
             {"id": "q2", "question": "what is the refund policy for a duplicate charge", "sources": ["policy-refunds"]},
             {"id": "q3", "question": "book me a table in Berlin", "answerable": False}]))
         params = root / "params.yaml"
-        params.write_text(params.read_text().replace("  variants: {}", "  variants:\n    dense-only: {retrieval: "
-                                                     "{mode: dense}}\n    candidate: {prompts: staging}"))
+        params.write_text(re.sub(r"  variants:.*(\n    .*)*", "  variants:\n    dense-only: {retrieval: "
+                                 "{mode: dense}}\n    candidate: {prompts: staging}", params.read_text(), count=1))
         assert "dense-only" in params.read_text()
 
     return _copy_project(tmp_path, ("src", ".dvc", "agents", "prompts"), prepare=prepare)

@@ -109,8 +109,13 @@ def test_compare_then_conclude_promotes_the_retrieval_winner_and_logs_both(proje
     assert result.exit_code == 0, result.output
     assert (project / "evals/results/experiment.md").read_text() == markdown
 
-    result = CliRunner().invoke(app, ["experiment", "conclude", "--winner", "lexical-only", "--loser", "production",
-                                      "--learning", "BM25 alone is enough for a tiny KB.", "--project", str(project)])
+    conclude = ["experiment", "conclude", "--winner", "lexical-only", "--loser", "production",
+                "--learning", "BM25 alone is enough for a tiny KB.", "--project", str(project)]
+    refused = CliRunner().invoke(app, conclude)
+    said = " ".join(refused.output.split())
+    assert refused.exit_code == 1 and "Not concluding" in said and "--force" in said
+    assert load_log(project) == [] and "mode: hybrid" in (project / "params.yaml").read_text()
+    result = CliRunner().invoke(app, [*conclude, "--force"])
     assert result.exit_code == 0, result.output
     assert "promoted: params.yaml: retrieval.mode hybrid -> lexical" in result.output
     params = (project / "params.yaml").read_text()
@@ -125,15 +130,24 @@ def test_compare_then_conclude_promotes_the_retrieval_winner_and_logs_both(proje
     assert record.winner.metrics == json.loads(json.dumps(comparison.b.metrics))
     assert record.loser.metrics["outcome"]["accuracy"] == comparison.a.metrics["outcome"]["accuracy"]
     assert record.learning == "BM25 alone is enough for a tiny KB."
+    # On three questions the two answer alike: concluding needed --force, and the log says so.
+    assert record.evidence == "forced (lexical-only and production gave the same answer to every question: there " \
+        "is no winner)"
     human = (project / "evals/EXPERIMENTS.md").read_text()
     assert "lexical-only over production" in human and "BM25 alone" in human and "| outcome.accuracy |" in human
 
 
-def test_a_prompt_variant_that_wins_moves_production_to_its_label(project, hash_embedder):
+def test_a_prompt_variant_that_answers_like_production_is_not_promoted_unless_forced(project, hash_embedder):
     evaluate_variant(project, "production", hash_embedder)
     evaluate_variant(project, "candidate", hash_embedder)
-    result = CliRunner().invoke(app, ["experiment", "conclude", "--winner", "candidate", "--loser", "production",
-                                      "--learning", "same answers without a model", "--project", str(project)])
+    conclude = ["experiment", "conclude", "--winner", "candidate", "--loser", "production",
+                "--learning", "same answers without a model", "--project", str(project)]
+    refused = CliRunner().invoke(app, conclude)
+    assert refused.exit_code == 1, refused.output
+    said = " ".join(refused.output.split())
+    assert "gave the same answer to every question (with no chat model configured" in said and "no winner" in said
+    assert "support.answer: {production: 0.9.0" in (project / "prompts/labels.yaml").read_text()
+    result = CliRunner().invoke(app, [*conclude, "--force"])
     assert result.exit_code == 0, result.output
     assert "prompts: support.answer production 0.9.0 -> 1.0.0" in result.output
     labels = (project / "prompts/labels.yaml").read_text()

@@ -1,5 +1,6 @@
-"""Staff page (any role): compare two evaluated variants on accuracy and latency, read the
-questions they answered differently side by side, and see what past experiments taught."""
+"""Staff page (any role): the live cohort of each online experiment (results per variant,
+significance, the sample-ratio check, a guardrail stop) beside the offline comparison of two
+evaluated variants, the questions they answered differently, and what past experiments taught."""
 
 from __future__ import annotations
 
@@ -44,6 +45,40 @@ def side_by_side(comparison, limit: int) -> None:
         st.caption(f"{len(ids) - limit} more in `supportgraph experiment compare {a} {b}`.")
 
 
+def live_cohorts() -> None:
+    """Every online experiment that has served traffic (status here also runs the guardrail check)."""
+    from supportgraph.experiments.conclude import online_figures
+    from supportgraph.experiments.definition import load_experiments
+    from supportgraph.experiments.live import check_guardrails
+    from supportgraph.store import Store
+
+    st.subheader("Live experiments")
+    experiments = [e for e in load_experiments(project).values() if e.status != "draft"]
+    if not experiments:
+        st.caption("No online experiment has run yet. Write experiments/NAME.yaml and run "
+                   "`supportgraph experiment start NAME`.")
+        return
+    store = Store(current_settings().database_url)
+    for experiment in experiments:
+        status = check_guardrails(store, experiment)
+        st.markdown(f"**{label(experiment.name)}** · {status.status} · coverage {experiment.coverage:.0%} · "
+                    f"primary metric {experiment.primary_metric}  \n{label(experiment.description)}")
+        figures = online_figures(status)
+        st.dataframe(pd.DataFrame(figures).T, width="stretch")
+        srm = "–" if status.srm_p is None else f"{status.srm_p:.3g}"
+        st.caption(f"Sample ratio: chi-square p={srm} ({'ok' if status.srm_ok else 'MISMATCH: no verdict'}).")
+        if status.stop:
+            st.warning(f"Stopped by {status.stop.by}: {label(status.stop.reason)}")
+        (st.success if status.winner else st.info)(f"Verdict: {label(status.verdict)}")
+    store.engine.dispose()
+
+
+try:
+    live_cohorts()
+except SupportGraphError as error:
+    show_error(error)
+
+st.subheader("Offline: variants on the golden set")
 try:
     names = evaluated()
 except SupportGraphError as error:

@@ -24,6 +24,7 @@ from supportgraph.agents.models import build_chat_model
 from supportgraph.agents.state import AgentContext
 from supportgraph.config import Settings
 from supportgraph.errors import ThreadBusyError
+from supportgraph.experiments.serving import Arm, Cohorts
 from supportgraph.knowledge.embedding import Embedder, SentenceTransformerEmbedder
 from supportgraph.knowledge.retrieval import Retriever
 from supportgraph.prompts.history import prompts_dir_for
@@ -58,6 +59,8 @@ class TurnResult(BaseModel):
     handoff: str | None = None
     llm_calls: list[dict] = Field(default_factory=list, description="Model calls: node, prompt identity, "
                                   "status (ok or why it fell back to the twin), latency, tokens.")
+    experiment: dict | None = Field(default=None, description="The conversation's online experiment: name, "
+                                    "variant assigned, variant served (experiments/serving.py).")
 
 
 class StepEvent(BaseModel):
@@ -101,6 +104,8 @@ class SupportAgent:
         prompts_dir = prompts_dir_for(self.settings.project_dir)
         self.prompts = PromptRegistry(prompts_dir) if prompts_dir.is_dir() else None
         self.intents.warm_up()
+        self.cohorts = Cohorts(self.settings.project_dir, Arm(self.prompt_label, self.retriever, self._brief),
+                               self.embedder)
         self._graph = build_graph(self._checkpointer)
 
     def close(self) -> None:
@@ -150,16 +155,17 @@ class SupportAgent:
             # The previous message, so an attack split across two turns is seen whole.
             previous = (self._graph.get_state({"configurable": {"thread_id": thread_id}}).values or {}).get("message", "")
             prepared = prepare_message(message, self._brief.limits.max_message_chars, previous)
+            arm = self.cohorts.arm_for(self._store, thread_id, channel)  # sticky: the same every turn
             state: dict = {}
             node_ms: list[dict] = []
-            for step in self._run_graph(prepared, thread_id):
+            for step in self._run_graph(prepared, thread_id, arm):
                 if isinstance(step, StepEvent):
                     node_ms.append({"node": step.node, "ms": step.ms})
                     renew_claim(self._store, thread_id, owner, self.settings.turn_lease_s)
                     yield step
                 else:
                     state = step
-            result = self._record(prepared, state, node_ms, thread_id, channel, started)
+            result = self._record(prepared, state, node_ms, thread_id, channel, started, arm)
         finally:
             release_claim(self._store, thread_id, owner)
         yield result
@@ -174,7 +180,7 @@ class SupportAgent:
         return owner
 
     def _record(self, prepared, state: dict, node_ms: list[dict], thread_id: str, channel: str,
-                started: float) -> TurnResult:
+                started: float, arm: Arm) -> TurnResult:
         latency_ms = round((time.perf_counter() - started) * 1000, 1)
         retrieved = [{"id": h["id"], "score": h["score"]} for h in state.get("hits", [])]
         llm_calls = state.get("llm_calls", [])
@@ -187,11 +193,13 @@ class SupportAgent:
             confidence=state.get("confidence", 0.0), kb_version=self.retriever.kb_version,
             latency_ms=latency_ms, flags=flags, handoff=state.get("handoff"),
             trace={"llm_calls": llm_calls, "model": self._model_name(), "nodes": node_ms,
-                   "prompts": self._prompt_versions()},
+                   "prompts": self._prompt_versions(arm.prompt_label),
+                   **({"experiment": arm.trace()} if arm.trace() else {})},
             checkpoint_id=self.memory.latest_id(thread_id),
         )
-        record.flags += [f for f in review_flags(record, self._brief) if f not in record.flags]
+        record.flags += [f for f in review_flags(record, arm.brief) if f not in record.flags]  # the variant's thresholds
         turn_id = self._store.record_turn(thread_id, record, channel=channel)
+        self.cohorts.after_turn(self._store, arm)
         return TurnResult(
             thread_id=thread_id, turn_id=turn_id, outcome=record.outcome, summary=record.summary,
             steps=state.get("steps", []) if record.outcome == "answered" else [],
@@ -199,17 +207,17 @@ class SupportAgent:
                        for c in state.get("citations", [])] if record.outcome == "answered" else [],
             answer=record.reply, kb_version=record.kb_version, latency_ms=latency_ms,
             confidence=record.confidence, retrieved=retrieved, flags=record.flags, handoff=record.handoff,
-            llm_calls=llm_calls,
+            llm_calls=llm_calls, experiment=arm.trace(),
         )
 
-    def _run_graph(self, prepared, thread_id: str) -> Iterator[StepEvent | dict]:
+    def _run_graph(self, prepared, thread_id: str, arm: Arm) -> Iterator[StepEvent | dict]:
         """Run one turn: a StepEvent as each step finishes (its latency goes into the trace), then the final state.
 
         Memory is written once, when the graph exits (``durability="exit"``): one checkpoint per turn,
         which the transcript row then names."""
-        context = AgentContext(brief=self._brief, retriever=self.retriever, intents=self.intents, model=self.model,
+        context = AgentContext(brief=arm.brief, retriever=arm.retriever, intents=self.intents, model=self.model,
                                grounding=self.grounding, prompts=self.prompts,
-                               prompt_label=self.prompt_label, json_mode=self.settings.chat_json_mode)
+                               prompt_label=arm.prompt_label, json_mode=self.settings.chat_json_mode)
         state: dict = {}
         last = time.perf_counter()
         for mode, chunk in self._graph.stream({"message": prepared.agent_text, "input_flags": prepared.flags},
@@ -224,11 +232,11 @@ class SupportAgent:
             last = now
         yield state
 
-    def _prompt_versions(self) -> dict[str, str]:
+    def _prompt_versions(self, label: str) -> dict[str, str]:
         """Prompt name -> version the model path uses this turn (empty when the twins answer)."""
         if self.model is None or self.prompts is None:
             return {}
-        return {name: self.prompts.resolve(name, self.prompt_label) for name in sorted(self.prompts.prompts)}
+        return {name: self.prompts.resolve(name, label) for name in sorted(self.prompts.prompts)}
 
     def _model_name(self) -> str:
         if self.model is None:

@@ -100,6 +100,8 @@ class RunOutput(BaseModel):
     handoff: str | None = Field(default=None, description="Set when a person takes over: the summary they get.")
     kb_version: str
     latency_ms: float
+    experiment: dict | None = Field(default=None, description="The thread's online experiment, when it is in one: "
+                                    "name, variant assigned, variant served.")
 
 
 class FeedbackBody(BaseModel):

@@ -34,7 +34,8 @@ STREAM_DOC = {200: {"content": {"text/event-stream": {}}, "description": "Server
 def _output(run_id: str, result: TurnResult) -> RunOutput:
     return RunOutput(run_id=run_id, thread_id=result.thread_id, turn_id=result.turn_id, outcome=result.outcome,
                      reply=result.answer, summary=result.summary, steps=result.steps, citations=result.citations,
-                     handoff=result.handoff, kb_version=result.kb_version, latency_ms=result.latency_ms)
+                     handoff=result.handoff, kb_version=result.kb_version, latency_ms=result.latency_ms,
+                     experiment=result.experiment)
 
 
 def _prepare(request: Request, caller: Principal, thread_id: str | None, body: RunCreate):

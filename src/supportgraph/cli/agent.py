@@ -44,6 +44,12 @@ def index(project: ProjectOption = None,
         manifest_out.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
 
 
+def served_note(result) -> str:
+    """ · experiment NAME: VARIANT, when the conversation is in an online experiment."""
+    e = result.experiment
+    return "" if not e else f" · experiment {e['name']}: {e['served']}"
+
+
 @app.command()
 @friendly_errors
 def ask(message: Annotated[str, typer.Argument(help="The customer's message.")],
@@ -57,7 +63,7 @@ def ask(message: Annotated[str, typer.Argument(help="The customer's message.")],
         return
     console.print(safe_markdown(result.answer))
     console.print(f"[dim]{result.outcome} · thread {safe(result.thread_id)} · KB {result.kb_version} · "
-                  f"{result.latency_ms:.0f} ms[/]")
+                  f"{result.latency_ms:.0f} ms{served_note(result)}[/]")
 
 
 @app.command()
@@ -84,7 +90,7 @@ def chat(thread: Annotated[Optional[str], typer.Option("--thread", help="Resume 
             continue
         result = agent.ask(message, thread_id=thread_id, channel="cli")
         console.print(safe_markdown(result.answer))
-        console.print(f"[dim]{result.outcome} · {result.latency_ms:.0f} ms[/]")
+        console.print(f"[dim]{result.outcome} · {result.latency_ms:.0f} ms{served_note(result)}[/]")
 
 
 @app.command()

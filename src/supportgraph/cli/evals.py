@@ -35,29 +35,20 @@ def _progress():
                     console=err, transient=True)
 
 
-def _answer(settings, dataset: Path, variant=None):
-    from supportgraph.evals.datasets import load_dataset
-    from supportgraph.evals.evaluate import answer_with_fresh_index
+def _embedder(settings):
     from supportgraph.knowledge.embedding import SentenceTransformerEmbedder
 
-    cases = load_dataset(dataset)
-    embedder = SentenceTransformerEmbedder(settings.embedding_model)
-    with _progress() as progress:
-        task = progress.add_task("answer", total=len(cases))
-        records, info = answer_with_fresh_index(settings, cases, embedder,
-                                                lambda done, _: progress.update(task, completed=done), variant)
-    return records, info, embedder
+    return SentenceTransformerEmbedder(settings.embedding_model)
 
 
-def _score(settings, records, embedder, articles):
-    """Own metrics + offline RAGAS, + the LLM-judged RAGAS metrics when a chat model is configured."""
-    from supportgraph.evals.evaluate import score
+def _judge(settings):
+    """The LLM judge for the RAGAS metrics that need one, when a chat model is configured."""
     from supportgraph.evals.judge import build_judge
 
     judge = build_judge(settings)
     if judge is not None:
         err.print(f"Judging with [bold]{judge.name}[/] (faithfulness, answer relevancy, context precision).")
-    return score(records, embedder, articles, judge, settings.llm_timeout_s)
+    return judge
 
 
 def _show(metrics: dict, failures) -> None:
@@ -95,29 +86,24 @@ def evaluate(ctx: typer.Context,
              out: OutOption = Path("evals/results"),
              gate: Annotated[bool, typer.Option("--gate", help="Exit 1 when a brief threshold is not met.")] = False,
              project: ProjectOption = None) -> None:
-    """Index the articles in a temporary store, answer every question, score, report."""
+    """Index the articles in a temporary store, answer every question, score, report: the DVC
+    stages' three steps in one process (evals/pipeline.py)."""
     if ctx.invoked_subcommand:
         return
-    from supportgraph.agents.brief import load_brief
-    from supportgraph.evals.report import (
-        check_gate,
-        judge_summary,
-        render_report,
-        write_scores,
-    )
+    from supportgraph.evals.pipeline import evaluate_all
+    from supportgraph.evals.report import read_scores
 
     settings = settings_for(project)
     if knowledge:
         settings = settings.model_copy(update={"knowledge_dir": knowledge.resolve()})
-    records, info, embedder = _answer(settings, dataset)
-    metrics, per_case, judge_errors = _score(settings, records, embedder, info["articles"])
-    write_scores(out, metrics, records, per_case, judge_errors)
-    failures = check_gate(metrics, load_brief(settings.brief_path).success_metric.thresholds)
-    (out / "report.md").write_text(render_report(metrics, records, per_case, failures,
-                                                 {"dataset": dataset, "kb_version": info["kb_version"]},
-                                                 judge_lines=judge_summary(metrics, judge_errors)))
+    embedder = _embedder(settings)
+    with _progress() as progress:
+        task = progress.add_task("answer", total=None)
+        failures = evaluate_all(settings, dataset, out, embedder, _judge(settings),
+                                lambda done, total: progress.update(task, completed=done, total=total))
+    metrics, records, per_case, _ = read_scores(out)
     _show(metrics, failures)
-    console.print(f"Wrote {out}/metrics.json, results.jsonl, per_category.csv, report.md")
+    console.print(f"Wrote {out}/answers.jsonl, metrics.json, results.jsonl, per_category.csv, report.md, history.csv")
     if gate:
         _gate(settings, metrics, records, per_case)
 
@@ -130,7 +116,7 @@ def answer_stage(dataset: DatasetOption = Path("evals/datasets/golden.jsonl"),
                                                       "(experiment.variants), or production.")] = "production",
                  project: ProjectOption = None) -> None:
     """DVC stage: answer the dataset (fresh temporary index) and save the answers."""
-    from supportgraph.evals.runner import write_records
+    from supportgraph.evals.pipeline import answer_stage as run_answer
     from supportgraph.evals.variants import check_prompt_label, get_variant
     from supportgraph.prompts.history import prompts_dir_for
 
@@ -140,8 +126,10 @@ def answer_stage(dataset: DatasetOption = Path("evals/datasets/golden.jsonl"),
     if chosen.prompts != "production" and not (settings.chat_model or settings.chat_base_url):
         err.print(f"[yellow]Note:[/] variant '{chosen.name}' changes prompts, but no chat model is configured: "
                   "the deterministic twins answer, so its answers match production's.")
-    records, _, _ = _answer(settings, dataset, chosen)
-    write_records(records, out)
+    with _progress() as progress:
+        task = progress.add_task("answer", total=None)
+        records, _ = run_answer(settings, dataset, out, _embedder(settings), chosen,
+                                  lambda done, total: progress.update(task, completed=done, total=total))
     console.print(f"Answered {len(records)} questions as {chosen.name} ({chosen.describe()}) -> {out}")
 
 
@@ -150,18 +138,10 @@ def answer_stage(dataset: DatasetOption = Path("evals/datasets/golden.jsonl"),
 def score_stage(answers: Annotated[Path, typer.Option(help="From `eval answer`.")] = Path("evals/results/answers.jsonl"),
                 out: OutOption = Path("evals/results"), project: ProjectOption = None) -> None:
     """DVC stage: score saved answers (own metrics + offline RAGAS, + LLM-judged RAGAS with a chat model)."""
-    from supportgraph.evals.report import write_scores
-    from supportgraph.evals.runner import read_records
-    from supportgraph.knowledge.articles import load_articles
-    from supportgraph.knowledge.embedding import SentenceTransformerEmbedder
+    from supportgraph.evals.pipeline import score_stage as run_score
 
     settings = settings_for(project)
-    articles = {a.id: a.body for a in load_articles(settings.knowledge_dir).articles}
-    records = read_records(answers)
-    embedder = SentenceTransformerEmbedder(settings.embedding_model)
-    metrics, per_case, judge_errors = _score(settings, records, embedder, articles)
-    write_scores(out, metrics, records, per_case, judge_errors)
-    _show(metrics, [])
+    _show(run_score(settings, answers, out, _embedder(settings), _judge(settings)), [])
 
 
 @app.command("report")
@@ -169,23 +149,13 @@ def score_stage(answers: Annotated[Path, typer.Option(help="From `eval answer`."
 def report_stage(out: OutOption = Path("evals/results"),
                  gate: Annotated[bool, typer.Option("--gate", help="Exit 1 when a brief threshold is not met.")] = False,
                  project: ProjectOption = None) -> None:
-    """DVC stage: write report.md from the scores (and optionally gate)."""
-    from supportgraph.agents.brief import load_brief
-    from supportgraph.changes import metric_history
-    from supportgraph.evals.report import (
-        check_gate,
-        judge_summary,
-        read_scores,
-        render_report,
-        write_history,
-    )
+    """DVC stage: write report.md and history.csv from the scores (and optionally gate)."""
+    from supportgraph.evals.pipeline import report_stage as run_report
+    from supportgraph.evals.report import read_scores
 
     settings = settings_for(project)
-    metrics, records, per_case, judge_errors = read_scores(out)
-    failures = check_gate(metrics, load_brief(settings.brief_path).success_metric.thresholds)
-    (out / "report.md").write_text(render_report(metrics, records, per_case, failures, {},
-                                                 judge_lines=judge_summary(metrics, judge_errors)))
-    write_history(out / "history.csv", metric_history(settings.project_dir, metrics))
+    failures = run_report(settings, out)
+    metrics, records, per_case, _ = read_scores(out)
     _show(metrics, failures)
     if gate:
         _gate(settings, metrics, records, per_case)

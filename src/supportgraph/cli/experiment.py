@@ -1,8 +1,9 @@
-"""`supportgraph experiment`: compare two evaluated variants, conclude, read the log."""
+"""`supportgraph experiment`: offline (compare two evaluated variants) and online (start, status,
+stop an experiments/<name>.yaml), conclude either, read the log."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 from rich.table import Table
@@ -14,8 +15,9 @@ from supportgraph.cli.common import (
     settings_for,
 )
 
-app = typer.Typer(help="Experiments: variants (params.yaml experiment.variants) compared, concluded, logged.",
-                  no_args_is_help=True)
+app = typer.Typer(help="Experiments: variants (params.yaml experiment.variants) compared offline, served to live "
+                  "cohorts (experiments/<name>.yaml), concluded, logged.", no_args_is_help=True)
+ExperimentArgument = Annotated[str, typer.Argument(help="An experiment: experiments/<name>.yaml.")]
 
 NameArgument = Annotated[str, typer.Argument(help="`production` or a variant under experiment.variants.")]
 
@@ -37,6 +39,12 @@ def list_variants(project: ProjectOption = None) -> None:
         state = "[green]evaluated[/]" if is_evaluated(root, variant.name) else "[yellow]not evaluated: dvc repro[/]"
         console.print(f"[bold]{variant.name}[/] ({variant.describe()}) {state}"
                       + (" [dim]served[/]" if variant.name == PRODUCTION else ""))
+    from supportgraph.experiments.definition import load_experiments
+
+    for experiment in load_experiments(root).values():
+        split = ", ".join(f"{n} {w:g}" for n, w in experiment.variants.items())
+        console.print(f"experiment [bold]{experiment.name}[/] [{experiment.status}]: {split}; coverage "
+                      f"{experiment.coverage:.0%}, primary {experiment.primary_metric}")
     for record in load_log(root):
         console.print(f"{record.date:%Y-%m-%d} [bold]{record.winner.name}[/] over {record.loser.name}: "
                       f"{record.learning}")
@@ -64,16 +72,99 @@ def compare_command(a: NameArgument, b: NameArgument, project: ProjectOption = N
 
 @app.command("conclude")
 @friendly_errors
-def conclude_command(winner: Annotated[str, typer.Option(help="The variant that becomes production.")],
-                     loser: Annotated[str, typer.Option(help="The variant archived.")],
-                     learning: Annotated[str, typer.Option(help="What the experiment showed, for the log.")],
+def conclude_command(learning: Annotated[str, typer.Option(help="What the experiment showed, for the log.")],
+                     experiment: Annotated[Optional[str], typer.Argument(
+                         help="An online experiment (experiments/<name>.yaml); omit to conclude offline.")] = None,
+                     winner: Annotated[Optional[str], typer.Option(
+                         help="The variant that becomes production (online: default the significant one).")] = None,
+                     loser: Annotated[Optional[str], typer.Option(help="Offline: the variant archived.")] = None,
+                     force: Annotated[bool, typer.Option(help="Decide without significance (logged as forced).")]
+                     = False,
                      project: ProjectOption = None) -> None:
     """Promote the winner (its prompt label's versions to production, its retrieval params into
-    params.yaml), archive the loser, and log both with their metrics and the learning."""
+    params.yaml, its brief overrides into the brief), archive the loser, and log both with their
+    figures and the learning. Refused without a significant difference unless --force."""
     from supportgraph.evals.experiments import LOG, LOG_MD, conclude
 
-    record = conclude(settings_for(project).project_dir, winner, loser, learning)
+    settings = settings_for(project)
+    if experiment is not None:
+        from supportgraph.experiments.conclude import conclude_online
+        from supportgraph.store import Store
+
+        record = conclude_online(settings.project_dir, Store(settings.database_url), experiment, learning, winner,
+                                 force)
+    else:
+        if winner is None or loser is None:
+            raise typer.BadParameter("offline conclude needs --winner and --loser (or name an online experiment).")
+        record = conclude(settings.project_dir, winner, loser, learning, force)
+    console.print(f"evidence: {record.evidence}")
     for line in record.promoted or ["nothing to promote: the winner already serves"]:
         console.print(f"promoted: {line}")
-    console.print(f"archived: {loser}; logged in {LOG} and {LOG_MD}.")
+    console.print(f"archived: {record.loser.name}; logged in {LOG} and {LOG_MD}.")
     console.print("Next: `dvc repro` (production is evaluated as promoted), review, commit.")
+
+
+@app.command("start")
+@friendly_errors
+def start_command(experiment: ExperimentArgument, project: ProjectOption = None) -> None:
+    """Set the experiment's status to running (in its file: commit it); new conversations enter it."""
+    from supportgraph.errors import ConfigError
+    from supportgraph.experiments.definition import check_variants, get_experiment, load_experiments, set_status
+
+    root = settings_for(project).project_dir
+    definition = get_experiment(root, experiment)
+    check_variants(root, definition)
+    if definition.status == "concluded":
+        raise typer.BadParameter(f"'{experiment}' is concluded; copy it with a new salt to run it again.")
+    set_status(root, experiment, "running")
+    try:
+        load_experiments(root)  # one running experiment at a time
+    except ConfigError:
+        set_status(root, experiment, definition.status)
+        raise
+    console.print(f"[bold]{experiment}[/] is running: {definition.coverage:.0%} of new conversations, split "
+                  + ", ".join(f"{n} {w:g}" for n, w in definition.variants.items()) + ". Commit the file.")
+
+
+@app.command("stop")
+@friendly_errors
+def stop_command(experiment: ExperimentArgument,
+                 reason: Annotated[str, typer.Option(help="Why, for the record.")] = "stopped by hand",
+                 project: ProjectOption = None) -> None:
+    """Stop serving the experiment: everyone returns to production; the stop is recorded."""
+    from supportgraph.experiments.definition import get_experiment, set_status
+    from supportgraph.experiments.live import stop_by_hand
+    from supportgraph.store import Store
+
+    settings = settings_for(project)
+    definition = get_experiment(settings.project_dir, experiment)
+    stop_by_hand(Store(settings.database_url), definition, reason, by="cli")
+    set_status(settings.project_dir, experiment, "stopped")
+    console.print(f"[bold]{experiment}[/] stopped: every conversation is served production. Commit the file.")
+
+
+@app.command("status")
+@friendly_errors
+def status_command(experiment: ExperimentArgument, project: ProjectOption = None) -> None:
+    """Live results per variant from the store, significance on the primary metric, the sample-ratio
+    check and the guardrails (a variant significantly worse on one is stopped here)."""
+    from supportgraph.experiments.conclude import online_figures
+    from supportgraph.experiments.live import project_experiment_status
+    from supportgraph.store import Store
+
+    settings = settings_for(project)
+    status = project_experiment_status(settings.project_dir, Store(settings.database_url), experiment)
+    names = [a.variant for a in status.arms]
+    table = Table("metric", *names, title=f"{experiment} [{status.status}]")
+    for metric, values in online_figures(status).items():
+        table.add_row(metric, *(values[n] for n in names))
+    console.print(table)
+    for test in status.primary + status.guardrails:
+        p = "–" if test.p_value is None else f"{test.p_value:.3g}"
+        mark = "[green]better[/]" if test.better else "[red]worse[/]" if test.better is False else "no difference"
+        console.print(f"{test.variant} vs production on {test.metric}: p={p} ({mark})")
+    srm = "–" if status.srm_p is None else f"{status.srm_p:.3g}"
+    console.print(f"sample ratio: chi-square p={srm} " + ("[green]ok[/]" if status.srm_ok else "[red]MISMATCH[/]"))
+    if status.stop:
+        console.print(f"[red]stopped[/] by {status.stop.by} at {status.stop.stopped_at}: {status.stop.reason}")
+    console.print(f"[bold]verdict:[/] {status.verdict}")

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from statistics import mean
 
+from supportgraph.agents.brief import load_brief
 from supportgraph.agents.service import SupportAgent
 from supportgraph.config import Settings
 from supportgraph.evals.datasets import GoldenCase
@@ -27,13 +28,14 @@ def answer_with_fresh_index(settings: Settings, cases: list[GoldenCase], embedde
                             progress: Callable[[int, int], None] | None = None,
                             variant: Variant | None = None) -> tuple[list[EvalRecord], dict]:
     """Index ``settings.knowledge_dir`` into a throwaway home and answer every case there, as the
-    served configuration or as an experiment ``variant`` (its prompt label and retrieval params)."""
+    served configuration or as an experiment ``variant`` (its prompt label, retrieval params and brief)."""
     variant = variant or Variant()
     with tempfile.TemporaryDirectory(prefix="supportgraph-eval-") as home:
         scratch = settings.model_copy(update={"home": Path(home), "database_url": f"sqlite:///{home}/eval.db"})
         report = build_index(scratch, embedder)
         retriever = Retriever(scratch, embedder, params=variant_params(settings.project_dir, variant))
-        agent = SupportAgent(scratch, embedder=embedder, retriever=retriever, prompt_label=variant.prompts)
+        brief = variant.brief_for(load_brief(settings.brief_path))
+        agent = SupportAgent(scratch, embedder=embedder, retriever=retriever, prompt_label=variant.prompts, brief=brief)
         records = answer_dataset(agent, cases, progress)
         articles = {aid: a.body for aid, a in agent.retriever.articles.items()}
         agent.close()

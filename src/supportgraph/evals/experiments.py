@@ -45,6 +45,7 @@ class VariantResult(BaseModel):
     name: str
     prompts: str = Field(description="The prompt label the variant answered with.")
     retrieval: dict[str, Any] = Field(default_factory=dict, description="Its overrides of params.yaml retrieval.")
+    brief: dict[str, Any] = Field(default_factory=dict, description="Its overrides of the brief.")
     metrics: dict[str, dict[str, float]] = Field(description="Its metrics.json, nested as DVC shows it.")
 
 
@@ -58,6 +59,9 @@ class ExperimentRecord(BaseModel):
     promoted: list[str] = Field(default_factory=list, description="What concluding changed, one line each.")
     commit: str | None = Field(default=None, description="git HEAD when concluded (the evaluated state).")
     questions: int = 0
+    evidence: str = Field(default="", description="Why the winner won: the test and its p-value, or 'forced'.")
+    experiment: str | None = Field(default=None, description="The online experiment concluded, if any.")
+    online: dict | None = Field(default=None, description="Its live figures per variant when concluded.")
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,19 @@ class Comparison:
                 (self.a if (a > b) == higher else self.b).variant.name
             rows.append((name, a, b, better))
         return rows
+
+    def paired_test(self) -> tuple[int, int, float]:
+        """McNemar's exact test on the per-question outcome (right or wrong, the same questions):
+        (questions only A got right, only B got right, p-value)."""
+        from statsmodels.stats.contingency_tables import mcnemar
+
+        shared = [i for i in self.a.rows if i in self.b.rows]
+        right = lambda row: row.get("scores", {}).get("outcome.accuracy", 0.0) >= 1.0  # noqa: E731
+        only_a = sum(right(self.a.rows[i]) and not right(self.b.rows[i]) for i in shared)
+        only_b = sum(right(self.b.rows[i]) and not right(self.a.rows[i]) for i in shared)
+        both = sum(right(self.a.rows[i]) and right(self.b.rows[i]) for i in shared)
+        table = [[both, only_a], [only_b, len(shared) - both - only_a - only_b]]
+        return only_a, only_b, float(mcnemar(table, exact=True).pvalue)
 
     def differing(self) -> list[str]:
         """Case ids (in both) whose outcome or answer differ; changed outcomes first."""
@@ -151,9 +168,23 @@ def _git_head(project_dir: Path) -> str | None:
     return result.stdout.strip() or None
 
 
+def offline_evidence(c: Comparison, alpha: float = 0.05) -> tuple[bool, str]:
+    """Whether the golden set shows A better than B beyond chance, and the sentence saying so."""
+    if not c.differing():
+        prompt_only = not any(v.retrieval or v.brief for v in (c.a.variant, c.b.variant))
+        why = " (with no chat model configured a prompt label alone changes nothing)" if prompt_only else ""
+        return False, (f"{c.a.variant.name} and {c.b.variant.name} gave the same answer to every question{why}: "
+                       "there is no winner")
+    only_a, only_b, p = c.paired_test()
+    line = (f"McNemar on {len(c.a.rows)} questions: only {c.a.variant.name} right on {only_a}, only "
+            f"{c.b.variant.name} right on {only_b}, p={p:.3g}")
+    return only_a > only_b and p < alpha, line
+
+
 def _promote(project_dir: Path, winner: Variant) -> list[str]:
     """Make the winner the served configuration: its prompt label's versions become production,
-    its retrieval overrides are written into params.yaml `retrieval` (comments kept)."""
+    its retrieval overrides are written into params.yaml `retrieval` and its brief overrides into
+    the brief (comments kept)."""
     from supportgraph.prompts.labels import promote_label
     from supportgraph.prompts.registry import PromptRegistry
 
@@ -167,6 +198,13 @@ def _promote(project_dir: Path, winner: Variant) -> list[str]:
         data = yaml.load(path.read_text())
         done += [f"params.yaml: retrieval.{key} {old} -> {new}"
                  for key, old, new in apply_overrides(data.setdefault("retrieval", {}), winner.retrieval)]
+        with path.open("w") as handle:
+            yaml.dump(data, handle)
+    if winner.brief:
+        path = project_dir / "agents" / "support" / "brief.yaml"
+        yaml = YAML()
+        data = yaml.load(path.read_text())
+        done += [f"brief.yaml: {key} {old} -> {new}" for key, old, new in apply_overrides(data, winner.brief)]
         with path.open("w") as handle:
             yaml.dump(data, handle)
     return done
@@ -186,16 +224,18 @@ def _retire(project_dir: Path, names: list[str]) -> None:
         yaml.dump(data, handle)
 
 
-def conclude(project_dir: Path, winner: str, loser: str, learning: str) -> ExperimentRecord:
+def conclude(project_dir: Path, winner: str, loser: str, learning: str, force: bool = False) -> ExperimentRecord:
+    """Offline conclude: refused unless the golden set shows the winner better (McNemar), or forced."""
     if not learning.strip():
         raise ConfigError("An experiment needs its learning recorded.", "pass --learning \"what this showed\".")
     c = compare(project_dir, winner, loser)
-    record = ExperimentRecord(
+    significant, evidence = offline_evidence(c)
+    if not significant and not force:
+        raise ConfigError(f"Not concluding: {evidence}.", "collect more evidence (a larger golden set, or an online "
+                          "experiment: `supportgraph experiment status NAME`), or pass --force to decide anyway.")
+    record = ExperimentRecord(evidence=evidence if significant else f"forced ({evidence})",
         date=dt.datetime.now(dt.UTC).replace(microsecond=0), learning=learning.strip(),
-        winner=VariantResult(name=winner, prompts=c.a.variant.prompts, retrieval=c.a.variant.retrieval,
-                             metrics=c.a.metrics),
-        loser=VariantResult(name=loser, prompts=c.b.variant.prompts, retrieval=c.b.variant.retrieval,
-                            metrics=c.b.metrics),
+        winner=variant_result(c.a.variant, c.a.metrics), loser=variant_result(c.b.variant, c.b.metrics),
         commit=_git_head(project_dir), questions=len(c.a.rows))
     record.promoted = _promote(project_dir, c.a.variant)
     _retire(project_dir, [n for n in (winner, loser) if n != PRODUCTION])
@@ -203,7 +243,12 @@ def conclude(project_dir: Path, winner: str, loser: str, learning: str) -> Exper
     return record
 
 
-def append_log(project_dir: Path, record: ExperimentRecord, c: Comparison) -> None:
+def variant_result(variant: Variant, metrics: dict) -> VariantResult:
+    return VariantResult(name=variant.name, prompts=variant.prompts, retrieval=variant.retrieval,
+                         brief=variant.brief, metrics=metrics)
+
+
+def append_log(project_dir: Path, record: ExperimentRecord, c: Comparison | None) -> None:
     log = project_dir / LOG
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("a", encoding="utf-8") as handle:
@@ -213,12 +258,20 @@ def append_log(project_dir: Path, record: ExperimentRecord, c: Comparison) -> No
         human.write_text("# Experiments\n\nConcluded experiments, newest last; written by "
                          "`supportgraph experiment conclude` (machine-readable: experiments.jsonl).\n")
     w, lo = record.winner.name, record.loser.name
-    lines = ["", f"## {record.date:%Y-%m-%d}: {w} over {lo}", "",
-             f"- winner: **{w}** ({c.a.variant.describe()})", f"- archived: {lo} ({c.b.variant.describe()})",
+    describe = lambda r: Variant(name=r.name, prompts=r.prompts, retrieval=r.retrieval, brief=r.brief).describe()  # noqa: E731
+    lines = ["", f"## {record.date:%Y-%m-%d}: {w} over {lo}" + (f" (experiment {record.experiment})"
+                                                               if record.experiment else ""), "",
+             f"- winner: **{w}** ({describe(record.winner)})", f"- archived: {lo} ({describe(record.loser)})",
              f"- evaluated at: {record.commit or 'uncommitted'}, {record.questions} questions",
+             f"- evidence: {record.evidence or 'not recorded'}",
              f"- promoted: {'; '.join(record.promoted) or 'nothing (the winner already serves)'}",
-             f"- learning: {record.learning}", "", f"| metric | {w} | {lo} |", "|---|---|---|"]
-    lines += [f"| {name} | {format_value(x)} | {format_value(y)} |" for name, x, y, _ in c.table()]
+             f"- learning: {record.learning}"]
+    if record.online:
+        lines += ["", f"| online | {w} | {lo} |", "|---|---|---|"]
+        lines += [f"| {name} | {values.get(w, '–')} | {values.get(lo, '–')} |" for name, values in record.online.items()]
+    if c is not None:
+        lines += ["", f"| offline metric | {w} | {lo} |", "|---|---|---|"]
+        lines += [f"| {name} | {format_value(x)} | {format_value(y)} |" for name, x, y, _ in c.table()]
     with human.open("a", encoding="utf-8") as handle:
         handle.write("\n".join(lines) + "\n")
 

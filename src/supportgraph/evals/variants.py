@@ -7,6 +7,10 @@ evals/results/variants/<name>/ (changing one variant reruns only that one):
       variants:
         staging-prompts: {prompts: staging}            # every node renders its `staging` prompt version
         dense-only: {retrieval: {mode: dense}}         # overrides on top of params.yaml `retrieval`
+        cautious: {brief: {escalation: {min_confidence: 0.7}}}  # overrides of the agent's brief
+
+Retrieval and brief overrides change what the deterministic twins answer, so such a variant
+differs with no chat model configured; a prompt label alone does not.
 
 `production` is the served configuration (production prompts, params.yaml
 `retrieval` as it is), evaluated by the main stages into evals/results/.
@@ -21,6 +25,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from supportgraph.agents.brief import Brief
 from supportgraph.errors import ConfigError, NotFoundError
 from supportgraph.params import RetrievalParams, load_params
 from supportgraph.prompts.registry import read_labels
@@ -28,6 +33,7 @@ from supportgraph.prompts.registry import read_labels
 PRODUCTION = "production"
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,40}$")
 RESULTS = Path("evals/results")
+BRIEF_OVERRIDABLE = {"escalation", "scaffold", "review"}  # how the agent behaves, not what it is or guards
 
 
 class Variant(BaseModel):
@@ -36,6 +42,8 @@ class Variant(BaseModel):
     name: str = PRODUCTION
     prompts: str = Field(default="production", description="The prompt label every node resolves its prompt by.")
     retrieval: dict[str, Any] = Field(default_factory=dict, description="Overrides of params.yaml `retrieval`.")
+    brief: dict[str, Any] = Field(default_factory=dict, description="Overrides of the brief's `escalation`, "
+                                  "`scaffold` or `review` (e.g. escalation.min_confidence, scaffold.confirm).")
 
     def retrieval_params(self, base: RetrievalParams) -> RetrievalParams:
         """``base`` with this variant's overrides (nested ones such as confidence merged key by key)."""
@@ -51,8 +59,29 @@ class Variant(BaseModel):
             raise ConfigError(f"Variant '{self.name}': {str(error).splitlines()[0]} "
                               f"({str(error).splitlines()[1].strip()}).", "fix the value in params.yaml.") from None
 
+    def brief_for(self, base: Brief) -> Brief:
+        """``base`` with this variant's brief overrides (validated as the brief itself is)."""
+        unknown = set(self.brief) - BRIEF_OVERRIDABLE
+        if unknown:
+            raise ConfigError(f"Variant '{self.name}' overrides brief sections it may not: {', '.join(sorted(unknown))}.",
+                              f"use some of: {', '.join(sorted(BRIEF_OVERRIDABLE))}.")
+        if not self.brief:
+            return base
+        try:
+            merged = base.model_dump()
+            apply_overrides(merged, self.brief)
+            return Brief.model_validate(merged)
+        except ValidationError as error:
+            raise ConfigError(f"Variant '{self.name}': {str(error).splitlines()[0]} "
+                              f"({str(error).splitlines()[1].strip()}).", "fix the value in params.yaml.") from None
+
+    def same_as_production(self) -> bool:
+        """Serves exactly what production serves (no label, retrieval or brief change)."""
+        return self.prompts == PRODUCTION and not self.retrieval and not self.brief
+
     def describe(self) -> str:
-        parts = [f"prompts: {self.prompts}"] + [f"retrieval.{k}: {v}" for k, v in self.retrieval.items()]
+        parts = [f"prompts: {self.prompts}"] + [f"retrieval.{k}: {v}" for k, v in self.retrieval.items()] + \
+            [f"brief.{k}: {v}" for k, v in self.brief.items()]
         return ", ".join(parts)
 
 
@@ -84,7 +113,8 @@ def load_variants(project_dir: Path) -> dict[str, Variant]:
             variants[name] = Variant(name=name, **(spec or {}))
         except (ValidationError, TypeError) as error:
             raise ConfigError(f"params.yaml: experiment variant '{name}' is invalid: {str(error).splitlines()[0]}.",
-                              "a variant takes `prompts: LABEL` and/or `retrieval: {param: value}`.") from None
+                              "a variant takes `prompts: LABEL`, `retrieval: {param: value}` and/or "
+                              "`brief: {section: {key: value}}`.") from None
     return variants
 
 

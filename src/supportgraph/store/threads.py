@@ -16,6 +16,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from supportgraph.store.api_models import ApiThread, ThreadClaim, WebhookDelivery
+from supportgraph.store.experiments import ExperimentAssignment
 from supportgraph.store.models import Conversation, ConversationReview, ConversationTag, Feedback, Turn, utcnow
 from supportgraph.store.repository import Store
 
@@ -129,6 +130,7 @@ def delete_transcript(store: Store, thread_id: str) -> bool:
         session.execute(delete(Conversation).where(Conversation.id == thread_id))
         session.execute(delete(WebhookDelivery).where(WebhookDelivery.thread_id == thread_id))
         session.execute(delete(ApiThread).where(ApiThread.thread_id == thread_id))
+        session.execute(delete(ExperimentAssignment).where(ExperimentAssignment.conversation_id == thread_id))
         return found
 
 
