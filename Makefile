@@ -85,6 +85,7 @@ bench: install postgres llm-check
 	$(BIN)/python bench/intents.py > $(RESULTS)/intents.md
 	$(BIN)/python bench/redteam.py --llm > $(RESULTS)/redteam.md
 	$(BIN)/python bench/load.py > $(RESULTS)/load.md
+	$(BIN)/python bench/experiment_sim.py --out $(RESULTS)/experiments.md
 	$(BIN)/python bench/report.py
 
 # Red-team benchmark alone (issue #12's table, docs/benchmarks.md#security): attacks and unlucky inputs
