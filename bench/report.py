@@ -28,7 +28,7 @@ def paste(doc: str, results: Path) -> tuple[str, list[str], list[str]]:
 
     def replace(match: re.Match) -> str:
         source = results / f"{match['name']}.md"
-        if not source.exists():
+        if not source.exists() or not source.read_text().strip():  # not run, or still running
             missing.append(match["name"])
             return match.group(0)
         pasted.append(match["name"])
