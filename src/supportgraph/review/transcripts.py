@@ -58,6 +58,7 @@ class TurnView(BaseModel):
     thumb: str | None = None
     stars: int | None = None
     comment: str | None = None
+    author: str | None = None  # the person who wrote the reply (a handoff); None: the bot
 
     @property
     def prompt_versions(self) -> list[str]:
@@ -108,7 +109,7 @@ def _turn_view(turn: Turn, brief: Brief) -> TurnView:
                     latency_ms=turn.latency_ms, kb_version=turn.kb_version, retrieved=turn.retrieved or [],
                     citations=turn.citations or [], step_flags=turn.flags or [],
                     review_flags=review_flags(turn, brief, thumb, stars), trace=turn.trace or {},
-                    thumb=thumb, stars=stars, comment=feedback.comment if feedback else None)
+                    thumb=thumb, stars=stars, comment=feedback.comment if feedback else None, author=turn.author)
 
 
 def _conversation_views(store: Store, brief: Brief, query) -> list[ConversationView]:
