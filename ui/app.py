@@ -10,9 +10,10 @@ from __future__ import annotations
 import streamlit as st
 from support_ui import staff_role
 
-from supportgraph.store.staff import can_open
+from supportgraph.store.staff import HANDOFF_ROLES, can_open
 
-STAFF_PAGES = [  # (file, title, icon, role that may open it; "staff" = any signed-in role)
+STAFF_PAGES = [  # (file, title, icon, roles that may open it; "staff" = any signed-in role)
+    ("views/inbox.py", "Inbox", ":material/support_agent:", HANDOFF_ROLES),
     ("views/dashboard.py", "Dashboard", ":material/dashboard:", "staff"),
     ("views/transcripts.py", "Transcripts", ":material/forum:", "reviewer"),
     ("views/weekly.py", "Weekly review", ":material/date_range:", "reviewer"),

@@ -1,4 +1,4 @@
-"""The customer chat: ask, read a cited answer, rate it."""
+"""The customer chat: ask, read a cited answer, rate it; a person's replies appear as they arrive."""
 
 from __future__ import annotations
 
@@ -7,11 +7,15 @@ import uuid
 import streamlit as st
 from support_ui import get_agent, label, markdown, show_error
 
-from supportgraph.agents.service import SupportAgent, TurnResult
+from supportgraph.agents.handoff import HandoffDesk
+from supportgraph.agents.service import SupportAgent
 from supportgraph.errors import SupportGraphError
 from supportgraph.store import FeedbackIn
+from supportgraph.store.handoffs import active_handoff
 
 THUMBS = {0: "down", 1: "up"}
+CHAT_PREFIX = "chat-"  # citation ids of resolved chats (knowledge/chats.py)
+POLL_S = 2  # while a person has the thread: how often the chat looks for their replies
 
 
 def save_feedback(turn_id: int, kind: str) -> None:
@@ -26,26 +30,62 @@ def save_feedback(turn_id: int, kind: str) -> None:
     st.session_state[f"saved_{turn_id}"] = True
 
 
-def show_citations(agent: SupportAgent, result: TurnResult) -> None:
-    for citation in result.citations:
-        if citation.type == "chat":
-            st.caption(f"💬 {label(citation.title.capitalize())}.")
+def show_citations(agent: SupportAgent, citations: list[dict]) -> None:
+    for citation in citations:
+        if citation["id"].startswith(CHAT_PREFIX):  # a resolved chat like this one (knowledge/chats.py)
+            st.caption(f"💬 {label(citation.get('title', '').capitalize())}.")
             continue
-        article = agent.retriever.article(citation.id)
-        with st.expander(f"📄 {label(citation.title)}  ·  `{citation.id}`"):  # ids: articles.ID_PATTERN
+        article = agent.retriever.article(citation["id"])
+        with st.expander(f"📄 {label(citation.get('title', ''))}  ·  `{citation['id']}`"):  # ids: articles.ID_PATTERN
             markdown(article.body if article else "This article is no longer in the knowledge base.")
 
 
-def show_feedback(turn_id: int) -> None:
+def show_feedback(turn) -> None:
+    stored = turn.feedback
     thumbs, stars = st.columns([1, 3])
     with thumbs:
-        st.feedback("thumbs", key=f"thumb_{turn_id}", on_change=save_feedback, args=(turn_id, "thumb"))
+        st.feedback("thumbs", key=f"thumb_{turn.id}", on_change=save_feedback, args=(turn.id, "thumb"),
+                    default=None if stored is None or stored.thumb is None else int(stored.thumb == "up"))
     with stars:
-        st.feedback("stars", key=f"stars_{turn_id}", on_change=save_feedback, args=(turn_id, "stars"))
-    st.text_input("Comment (optional)", key=f"comment_{turn_id}", on_change=save_feedback,
-                  args=(turn_id, "comment"), placeholder="Tell us what was missing or wrong")
-    if st.session_state.get(f"saved_{turn_id}"):
+        st.feedback("stars", key=f"stars_{turn.id}", on_change=save_feedback, args=(turn.id, "stars"),
+                    default=None if stored is None or stored.stars is None else stored.stars - 1)
+    st.text_input("Comment (optional)", key=f"comment_{turn.id}", on_change=save_feedback,
+                  args=(turn.id, "comment"), placeholder="Tell us what was missing or wrong")
+    if st.session_state.get(f"saved_{turn.id}"):
         st.caption("Thanks, your feedback was saved.")
+
+
+def show_turn(agent: SupportAgent, turn) -> None:
+    if turn.customer_message:
+        with st.chat_message("user"):
+            st.text(turn.customer_message)
+    if turn.outcome == "human":  # a person's reply: shown as the team's, never with the person's account name
+        with st.chat_message("assistant", avatar=":material/support_agent:"):
+            st.caption("Support team")
+            markdown(turn.reply)
+            show_feedback(turn)
+        return
+    with st.chat_message("assistant"):
+        markdown(turn.reply)
+        if turn.outcome == "answered":
+            show_citations(agent, turn.citations)
+        if turn.outcome != "waiting":
+            show_feedback(turn)
+
+
+def conversation(live: bool) -> None:
+    """The thread as stored: the bot's turns, the customer's messages, and a person's replies as they arrive
+    (while a handoff is open this reruns every few seconds on its own, so no reload is needed)."""
+    agent = get_agent()
+    thread_id = st.session_state.thread_id
+    stored = agent.store.conversation(thread_id)
+    for turn in stored.turns if stored else []:
+        show_turn(agent, turn)
+    notice = HandoffDesk(agent.store, agent.brief).customer_notice(thread_id)
+    if notice is not None:
+        st.info(notice.text, icon=":material/support_agent:")
+    if (notice is not None) != live:  # a handoff opened or ended: start or stop polling
+        st.rerun()
 
 
 st.title("Kitebase support")
@@ -56,24 +96,17 @@ except SupportGraphError as error:
     show_error(error)
     st.stop()
 st.session_state.setdefault("thread_id", uuid.uuid4().hex)
-st.session_state.setdefault("turns", [])  # (customer message, TurnResult)
 with st.sidebar:
     if st.button("New conversation"):
         st.session_state.thread_id = uuid.uuid4().hex
-        st.session_state.turns = []
     st.caption(f"Knowledge base version `{agent.retriever.kb_version}`")
 
 prompt = st.chat_input("Describe your problem")
 if prompt is not None:
     try:
-        st.session_state.turns.append((prompt, agent.ask(prompt, thread_id=st.session_state.thread_id, channel="ui")))
+        agent.ask(prompt, thread_id=st.session_state.thread_id, channel="ui")
     except SupportGraphError as error:
         show_error(error)
 
-for message, result in st.session_state.turns:
-    with st.chat_message("user"):
-        st.text(message)
-    with st.chat_message("assistant"):
-        markdown(result.answer)
-        show_citations(agent, result)
-        show_feedback(result.turn_id)
+live = active_handoff(agent.store, st.session_state.thread_id) is not None
+st.fragment(conversation, run_every=POLL_S if live else None)(live)
