@@ -8,7 +8,7 @@ open them by URL either.
 from __future__ import annotations
 
 import streamlit as st
-from support_ui import staff_role
+from support_ui import restore_staff, staff_role
 
 from supportgraph.store.staff import HANDOFF_ROLES, can_open
 
@@ -23,6 +23,7 @@ STAFF_PAGES = [  # (file, title, icon, roles that may open it; "staff" = any sig
 ]
 
 st.set_page_config(page_title="Kitebase support", page_icon="💬")
+restore_staff()
 staff = [st.Page("views/staff.py", title="Staff sign-in" if staff_role() is None else "Signed in",
                  icon=":material/badge:", url_path="staff")]
 staff += [st.Page(path, title=title, icon=icon) for path, title, icon, role in STAFF_PAGES

@@ -1,5 +1,6 @@
 """The handoff round trip in a real headless Chromium: a customer asks for a person, a signed-in agent
-claims the conversation on the Inbox page and replies, and the customer sees the reply without reloading."""
+claims the conversation on the Inbox page and replies, and the customer sees the reply without reloading;
+after a reload both still have it (the customer's resume token, the agent's staff session)."""
 
 from __future__ import annotations
 
@@ -58,8 +59,26 @@ def test_a_person_takes_over_and_the_customer_sees_the_reply_live(chromium, runn
             expect(customer.get_by_text("has your conversation and will reply here").first).to_be_visible()
             expect(agent.get_by_text("How long will it take?")).to_be_visible(timeout=30_000)
             agent.screenshot(path=str(tmp_path / "inbox.png"), full_page=True)
+
+            # A reload keeps both: the customer's conversation (the token in the URL) and the agent's sign-in.
+            assert "c=" in customer.url and "s=" in agent.url
+            customer.reload()
+            expect(customer.get_by_text(REPLY)).to_be_visible(timeout=60_000)
+            expect(customer.get_by_text("Thanks! How long will it take?")).to_be_visible()
+            agent.reload()
+            expect(agent.get_by_text("Handoff #1")).to_be_visible(timeout=60_000)
             agent.get_by_role("button", name="Hand back to the bot").click()
             expect(agent.get_by_text("handed back")).to_be_visible(timeout=30_000)
+
+            # A made-up token opens nothing: a fresh, empty conversation.
+            stranger = browser.new_context().new_page()
+            stranger.goto(running_app + "/?c=" + "A" * 43)
+            expect(stranger.get_by_placeholder("Describe your problem")).to_be_visible(timeout=60_000)
+            expect(stranger.get_by_text(REPLY)).to_have_count(0)
+            # and a new browser without the token does not see it either
+            stranger.goto(running_app)
+            expect(stranger.get_by_placeholder("Describe your problem")).to_be_visible(timeout=60_000)
+            expect(stranger.get_by_text(REPLY)).to_have_count(0)
         finally:
             browser.close()
 

@@ -163,3 +163,30 @@ def test_staff_keys_work_the_inbox_over_http_and_chat_keys_cannot(unit_agent, de
         assert api.get(path, headers=staff_headers).json()["first_reply_s"] is not None
         assert api.post(f"{path}/close", headers=staff_headers, json={"as": "alex"}).json()["status"] == "closed"
         assert api.get("/handoffs/999", headers=staff_headers).status_code == 404
+
+
+def test_web_sessions_open_only_their_own_subject_until_they_expire(unit_agent, desk):
+    from supportgraph.store.sessions import STAFF_SESSION, end_session, new_session, open_session
+    from supportgraph.store.staff import remove_staff
+
+    store = unit_agent.store
+    customer = new_session(store, "customer", "thread-a")
+    assert open_session(store, "customer", customer) == "thread-a"
+    assert open_session(store, "staff", customer) is None  # a customer's token never signs anyone in
+    assert open_session(store, "customer", customer[:-1] + ("A" if customer[-1] != "A" else "B")) is None
+    assert open_session(store, "customer", None) is None and open_session(store, "customer", "x" * 500) is None
+    assert new_session(store, "customer", "thread-a") != customer  # unguessable: a fresh random token each time
+
+    staff = new_session(store, "staff", "alex", STAFF_SESSION)
+    assert open_session(store, "staff", staff) == "alex"
+    expired = new_session(store, "staff", "alex", dt.timedelta(seconds=-1))
+    assert open_session(store, "staff", expired) is None
+    end_session(store, staff)
+    assert open_session(store, "staff", staff) is None
+    removed = new_session(store, "staff", "rick", STAFF_SESSION)
+    remove_staff(store, "rick")
+    assert open_session(store, "staff", removed) is None
+
+    unit_agent.ask("hello", thread_id="thread-a")
+    delete_transcript(store, "thread-a")
+    assert open_session(store, "customer", customer) is None  # a deleted conversation cannot be reopened

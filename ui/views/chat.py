@@ -12,10 +12,12 @@ from supportgraph.agents.service import SupportAgent
 from supportgraph.errors import SupportGraphError
 from supportgraph.store import FeedbackIn
 from supportgraph.store.handoffs import active_handoff
+from supportgraph.store.sessions import new_session, open_session
 
 THUMBS = {0: "down", 1: "up"}
 CHAT_PREFIX = "chat-"  # citation ids of resolved chats (knowledge/chats.py)
 POLL_S = 2  # while a person has the thread: how often the chat looks for their replies
+CONVERSATION_PARAM = "c"  # the customer's resume token in the URL (store/sessions.py)
 
 
 def save_feedback(turn_id: int, kind: str) -> None:
@@ -88,6 +90,36 @@ def conversation(live: bool) -> None:
         st.rerun()
 
 
+def new_conversation() -> None:
+    st.session_state.thread_id = uuid.uuid4().hex
+    st.session_state.pop("chat_token", None)
+    st.query_params.pop(CONVERSATION_PARAM, None)
+
+
+def resume_conversation(agent: SupportAgent) -> None:
+    """The conversation the URL's token opens (a reload, a later visit); else a new one. A token that opens
+    nothing (mistyped, tampered, deleted) just starts afresh: it never opens anyone else's conversation."""
+    token, kept = st.query_params.get(CONVERSATION_PARAM), st.session_state.get("chat_token")
+    if not token and kept:  # switching pages drops the query parameters: put the token back
+        st.query_params[CONVERSATION_PARAM] = kept
+        return
+    if token and token == kept:
+        return
+    thread_id = open_session(agent.store, "customer", token) if token else None
+    if thread_id is None:
+        if token or "thread_id" not in st.session_state:
+            new_conversation()
+        return
+    st.session_state.thread_id, st.session_state.chat_token = thread_id, token
+
+
+def keep_conversation(agent: SupportAgent) -> None:
+    """Before the first message: a resume token for this conversation, into the URL."""
+    if not st.session_state.get("chat_token"):
+        token = new_session(agent.store, "customer", st.session_state.thread_id)
+        st.session_state.chat_token = st.query_params[CONVERSATION_PARAM] = token
+
+
 st.title("Kitebase support")
 st.caption("Ask about billing, your account, apps or integrations. A person takes over when needed.")
 try:
@@ -95,15 +127,16 @@ try:
 except SupportGraphError as error:
     show_error(error)
     st.stop()
-st.session_state.setdefault("thread_id", uuid.uuid4().hex)
+resume_conversation(agent)
 with st.sidebar:
     if st.button("New conversation"):
-        st.session_state.thread_id = uuid.uuid4().hex
+        new_conversation()
     st.caption(f"Knowledge base version `{agent.retriever.kb_version}`")
 
 prompt = st.chat_input("Describe your problem")
 if prompt is not None:
     try:
+        keep_conversation(agent)
         agent.ask(prompt, thread_id=st.session_state.thread_id, channel="ui")
     except SupportGraphError as error:
         show_error(error)

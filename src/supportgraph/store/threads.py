@@ -19,6 +19,7 @@ from supportgraph.store.api_models import ApiThread, ThreadClaim, WebhookDeliver
 from supportgraph.store.handoffs import Handoff
 from supportgraph.store.models import Conversation, ConversationReview, ConversationTag, Feedback, Turn, utcnow
 from supportgraph.store.repository import Store
+from supportgraph.store.sessions import WebSession
 
 HOST = socket.gethostname()
 
@@ -127,6 +128,7 @@ def delete_transcript(store: Store, thread_id: str) -> bool:
         session.execute(delete(ConversationTag).where(ConversationTag.conversation_id == thread_id))
         session.execute(delete(ConversationReview).where(ConversationReview.conversation_id == thread_id))
         session.execute(delete(Handoff).where(Handoff.conversation_id == thread_id))
+        session.execute(delete(WebSession).where(WebSession.kind == "customer", WebSession.subject == thread_id))
         session.execute(delete(Turn).where(Turn.conversation_id == thread_id))
         session.execute(delete(Conversation).where(Conversation.id == thread_id))
         session.execute(delete(WebhookDelivery).where(WebhookDelivery.thread_id == thread_id))
