@@ -8,6 +8,8 @@ link followed (security/markup.py rewrites both as plain text; raw HTML is escap
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import re
 from pathlib import Path
@@ -22,6 +24,8 @@ from supportgraph.security.markup import safe_markdown
 from supportgraph.security.text import printable
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+SORRY = "Sorry, something went wrong on our side and it was not your fault. Please try again in a moment."
+log = logging.getLogger("supportgraph.ui")
 
 
 def current_settings() -> Settings:
@@ -69,6 +73,20 @@ def label(text: str | None) -> str:
 
 def show_error(error: SupportGraphError) -> None:
     st.error(f"{error.message}\n\n**Fix:** {error.fix}" if error.fix else error.message)
+
+
+@contextlib.contextmanager
+def shielded(what: str):
+    """Errors inside become a clear message on the page: ours with their fix, anything unexpected as
+    :data:`SORRY`, its detail logged on the server only. (Streamlit's rerun and stop are BaseExceptions
+    and pass through.)"""
+    try:
+        yield
+    except SupportGraphError as error:
+        show_error(error)
+    except Exception:
+        log.exception("Unexpected error in %s", what)
+        st.error(SORRY)
 
 
 def staff_role() -> str | None:

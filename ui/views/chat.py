@@ -5,11 +5,10 @@ from __future__ import annotations
 import uuid
 
 import streamlit as st
-from support_ui import get_agent, label, markdown, show_error
+from support_ui import get_agent, label, log, markdown, shielded
 
 from supportgraph.agents.handoff import HandoffDesk
 from supportgraph.agents.service import SupportAgent
-from supportgraph.errors import SupportGraphError
 from supportgraph.store import FeedbackIn
 from supportgraph.store.handoffs import active_handoff
 from supportgraph.store.sessions import new_session, open_session
@@ -21,6 +20,15 @@ CONVERSATION_PARAM = "c"  # the customer's resume token in the URL (store/sessio
 
 
 def save_feedback(turn_id: int, kind: str) -> None:
+    """A widget callback: it runs before the page, so a failure is kept for show_feedback to report."""
+    try:
+        _save_feedback(turn_id, kind)
+    except Exception:
+        log.exception("Feedback on turn %s was not saved", turn_id)
+        st.session_state[f"saved_{turn_id}"] = False
+
+
+def _save_feedback(turn_id: int, kind: str) -> None:
     value = st.session_state.get(f"{kind}_{turn_id}")
     if kind == "thumb":
         feedback = FeedbackIn(turn_id=turn_id, thumb=THUMBS.get(value))
@@ -53,8 +61,11 @@ def show_feedback(turn) -> None:
                     default=None if stored is None or stored.stars is None else stored.stars - 1)
     st.text_input("Comment (optional)", key=f"comment_{turn.id}", on_change=save_feedback,
                   args=(turn.id, "comment"), placeholder="Tell us what was missing or wrong")
-    if st.session_state.get(f"saved_{turn.id}"):
+    saved = st.session_state.get(f"saved_{turn.id}")
+    if saved:
         st.caption("Thanks, your feedback was saved.")
+    elif saved is False:
+        st.warning("Sorry, your feedback could not be saved just now. Please try again in a moment.")
 
 
 def show_turn(agent: SupportAgent, turn) -> None:
@@ -78,16 +89,17 @@ def show_turn(agent: SupportAgent, turn) -> None:
 def conversation(live: bool) -> None:
     """The thread as stored: the bot's turns, the customer's messages, and a person's replies as they arrive
     (while a handoff is open this reruns every few seconds on its own, so no reload is needed)."""
-    agent = get_agent()
-    thread_id = st.session_state.thread_id
-    stored = agent.store.conversation(thread_id)
-    for turn in stored.turns if stored else []:
-        show_turn(agent, turn)
-    notice = HandoffDesk(agent.store, agent.brief).customer_notice(thread_id)
-    if notice is not None:
-        st.info(notice.text, icon=":material/support_agent:")
-    if (notice is not None) != live:  # a handoff opened or ended: start or stop polling
-        st.rerun()
+    with shielded("the customer's conversation"):  # a fragment rerun runs this alone, outside the page's guard
+        agent = get_agent()
+        thread_id = st.session_state.thread_id
+        stored = agent.store.conversation(thread_id)
+        for turn in stored.turns if stored else []:
+            show_turn(agent, turn)
+        notice = HandoffDesk(agent.store, agent.brief).customer_notice(thread_id)
+        if notice is not None:
+            st.info(notice.text, icon=":material/support_agent:")
+        if (notice is not None) != live:  # a handoff opened or ended: start or stop polling
+            st.rerun()
 
 
 def new_conversation() -> None:
@@ -107,7 +119,7 @@ def resume_conversation(agent: SupportAgent) -> None:
         return
     thread_id = open_session(agent.store, "customer", token) if token else None
     if thread_id is None:
-        if token or "thread_id" not in st.session_state:
+        if token:
             new_conversation()
         return
     st.session_state.thread_id, st.session_state.chat_token = thread_id, token
@@ -122,12 +134,14 @@ def keep_conversation(agent: SupportAgent) -> None:
 
 st.title("Kitebase support")
 st.caption("Ask about billing, your account, apps or integrations. A person takes over when needed.")
-try:
+agent = None
+with shielded("loading the assistant"):
     agent = get_agent()
-except SupportGraphError as error:
-    show_error(error)
+if agent is None:
     st.stop()
-resume_conversation(agent)
+st.session_state.setdefault("thread_id", uuid.uuid4().hex)
+with shielded("resuming a conversation"):
+    resume_conversation(agent)
 with st.sidebar:
     if st.button("New conversation"):
         new_conversation()
@@ -135,11 +149,10 @@ with st.sidebar:
 
 prompt = st.chat_input("Describe your problem")
 if prompt is not None:
-    try:
+    with shielded("a customer turn"):
         keep_conversation(agent)
         agent.ask(prompt, thread_id=st.session_state.thread_id, channel="ui")
-    except SupportGraphError as error:
-        show_error(error)
 
-live = active_handoff(agent.store, st.session_state.thread_id) is not None
-st.fragment(conversation, run_every=POLL_S if live else None)(live)
+with shielded("the customer's conversation"):
+    live = active_handoff(agent.store, st.session_state.thread_id) is not None
+    st.fragment(conversation, run_every=POLL_S if live else None)(live)
