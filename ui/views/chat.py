@@ -46,7 +46,7 @@ def show_citations(agent: SupportAgent, citations: list[dict]) -> None:
             st.caption(f"💬 {label(citation.get('title', '').capitalize())}.")
             continue
         article = agent.retriever.article(citation["id"])
-        with st.expander(f"📄 {label(citation.get('title', ''))}  ·  `{citation['id']}`"):  # ids: articles.ID_PATTERN
+        with st.expander(f"📄 {label(citation.get('title', ''))}"):  # the title only: article ids are internal
             markdown(article.body if article else "This article is no longer in the knowledge base.")
 
 
@@ -145,7 +145,6 @@ with shielded("resuming a conversation"):
 with st.sidebar:
     if st.button("New conversation"):
         new_conversation()
-    st.caption(f"Knowledge base version `{agent.retriever.kb_version}`")
 
 prompt = st.chat_input("Describe your problem")
 if prompt is not None:

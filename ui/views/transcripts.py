@@ -45,7 +45,7 @@ def filters_from_sidebar() -> TranscriptFilter:
                                            "human"],
                                key="tr_outcome")
         flag = st.selectbox("Flag", [ANY, *REVIEW_FLAGS], key="tr_flag")
-        rating = st.selectbox("Rating", [ANY, "negative", "positive", "unrated"], key="tr_rating")
+        rating = st.selectbox("Rating", [ANY, "negative", "positive", "neutral", "unrated"], key="tr_rating")
         tag = st.selectbox("Tag", [ANY, *(t.id for t in brief.review.tags)], key="tr_tag")
         prompt_version = st.text_input("Prompt version", placeholder="answer@1.1.0 or twins", key="tr_prompt")
         unreviewed = st.checkbox("Not reviewed yet", key="tr_unreviewed")
