@@ -8,11 +8,12 @@ open them by URL either.
 from __future__ import annotations
 
 import streamlit as st
-from support_ui import staff_role
+from support_ui import restore_staff, staff_role
 
-from supportgraph.store.staff import can_open
+from supportgraph.store.staff import HANDOFF_ROLES, can_open
 
-STAFF_PAGES = [  # (file, title, icon, role that may open it; "staff" = any signed-in role)
+STAFF_PAGES = [  # (file, title, icon, roles that may open it; "staff" = any signed-in role)
+    ("views/inbox.py", "Inbox", ":material/support_agent:", HANDOFF_ROLES),
     ("views/dashboard.py", "Dashboard", ":material/dashboard:", "staff"),
     ("views/transcripts.py", "Transcripts", ":material/forum:", "reviewer"),
     ("views/weekly.py", "Weekly review", ":material/date_range:", "reviewer"),
@@ -22,6 +23,7 @@ STAFF_PAGES = [  # (file, title, icon, role that may open it; "staff" = any sign
 ]
 
 st.set_page_config(page_title="Kitebase support", page_icon="💬")
+restore_staff()
 staff = [st.Page("views/staff.py", title="Staff sign-in" if staff_role() is None else "Signed in",
                  icon=":material/badge:", url_path="staff")]
 staff += [st.Page(path, title=title, icon=icon) for path, title, icon, role in STAFF_PAGES

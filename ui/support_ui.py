@@ -8,6 +8,8 @@ link followed (security/markup.py rewrites both as plain text; raw HTML is escap
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import re
 from pathlib import Path
@@ -22,6 +24,8 @@ from supportgraph.security.markup import safe_markdown
 from supportgraph.security.text import printable
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+SORRY = "Sorry, something went wrong on our side and it was not your fault. Please try again in a moment."
+log = logging.getLogger("supportgraph.ui")
 
 
 def current_settings() -> Settings:
@@ -71,5 +75,60 @@ def show_error(error: SupportGraphError) -> None:
     st.error(f"{error.message}\n\n**Fix:** {error.fix}" if error.fix else error.message)
 
 
+@contextlib.contextmanager
+def shielded(what: str):
+    """Errors inside become a clear message on the page: ours with their fix, anything unexpected as
+    :data:`SORRY`, its detail logged on the server only. (Streamlit's rerun and stop are BaseExceptions
+    and pass through.)"""
+    try:
+        yield
+    except SupportGraphError as error:
+        show_error(error)
+    except Exception:
+        log.exception("Unexpected error in %s", what)
+        st.error(SORRY)
+
+
 def staff_role() -> str | None:
     return (st.session_state.get("staff") or {}).get("role")
+
+
+STAFF_PARAM = "s"  # the staff session token in the URL, so a reload keeps staff signed in (store/sessions.py)
+
+
+def sign_in_staff(username: str, role: str) -> None:
+    from supportgraph.store.sessions import STAFF_SESSION, new_session
+
+    token = new_session(get_agent().store, "staff", username, STAFF_SESSION)
+    st.session_state.staff = {"username": username, "role": role, "token": token}
+
+
+def sign_out_staff() -> None:
+    from supportgraph.store.sessions import end_session
+
+    end_session(get_agent().store, (st.session_state.pop("staff", None) or {}).get("token"))
+    st.query_params.pop(STAFF_PARAM, None)
+
+
+def restore_staff() -> None:
+    """Staff stay signed in across reloads until their session expires (or they sign out, or lose their account):
+    every run re-reads the session behind the token and keeps the token in the URL, whichever page is open."""
+    from supportgraph.store.sessions import open_session
+    from supportgraph.store.staff import staff_role as role_of
+
+    token = (st.session_state.get("staff") or {}).get("token") or st.query_params.get(STAFF_PARAM)
+    if not token:
+        return
+    try:
+        store = get_agent().store
+        username = open_session(store, "staff", token)
+        role = role_of(store, username) if username else None
+    except SupportGraphError:
+        return  # the chat shows the store's error; a staff page stays locked
+    if role is None:
+        st.session_state.pop("staff", None)
+        st.query_params.pop(STAFF_PARAM, None)
+        return
+    st.session_state.staff = {"username": username, "role": role, "token": token}
+    if st.query_params.get(STAFF_PARAM) != token:
+        st.query_params[STAFF_PARAM] = token

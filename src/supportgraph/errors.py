@@ -52,6 +52,14 @@ class NotFoundError(SupportGraphError):
     """A conversation, turn or article that was asked for does not exist."""
 
 
+class HandoffError(SupportGraphError):
+    """A handoff action that does not fit the handoff's state (already claimed, not yours, ended) or the person's role."""
+
+
+class ReplyRejectedError(SupportGraphError):
+    """A person's reply that was not sent: empty, too long, or blocked by the output guard."""
+
+
 @dataclass(frozen=True)
 class FileProblem:
     """One problem in one file (an article, a prompt), reported without stopping the others."""

@@ -26,7 +26,12 @@ def test_conversation_and_rating_are_stored(app, real_settings):
     assert not app.exception
     reply = app.chat_message[1].markdown[0].value
     assert "**Summary:** You were charged twice this month." in reply and "1. " in reply
-    assert any("ts-duplicate-charge" in e.label for e in app.expander)
+    assert any(e.label == "📄 I was charged twice" for e in app.expander)
+    # Customers never see internal article ids or the knowledge base's hash.
+    shown = " ".join([*(e.label for e in app.expander), *(m.value for m in app.markdown), *(c.value for c in app.caption)])
+    assert "ts-duplicate-charge" not in shown
+    kb_version = Store(real_settings.database_url).recent_turns(1)[0].kb_version
+    assert kb_version and kb_version not in shown
 
     app.feedback[0].set_value(1).run()   # thumbs up
     app.feedback[1].set_value(4).run()   # five stars

@@ -141,3 +141,14 @@ def test_a_backlog_link_opens_its_conversation_after_sign_in(conversations):
     assert not at.exception
     assert at.selectbox(key="tr_conversation").value == escalated.thread_id
     assert "Legal matters are handled by a person" in _texts(at)
+
+
+def test_dashboard_charts_are_readable_with_one_day_of_data(conversations):
+    """Latency bins in their numeric order (not <1000, <2000, <250), days as whole bars, flag labels uncut."""
+    at = sign_in(app(), "rick", PASSWORD)
+    at.switch_page("views/dashboard.py").run()
+    assert not at.exception
+    daily, _outcomes, latency, flags = [json.loads(chart.proto.spec)["encoding"] for chart in at.get("vega_lite_chart")]
+    assert daily["x"]["field"] == "day" and daily["x"]["type"] != "temporal"  # one day is a bar, not a hairline
+    assert latency["x"]["sort"] is None  # the bins' own order
+    assert flags["y"]["axis"]["labelLimit"] == 0  # labels whole

@@ -36,6 +36,8 @@ def test_editor_saves_an_article_and_it_is_re_indexed(workspace):
     at = sign_in(app(), "erin", PASSWORD)
     at.switch_page("views/knowledge.py").run()
     assert not at.error
+    captions = " ".join(c.value for c in at.caption)
+    assert "since `None`" not in captions and "is the first indexed version" in captions
     at.selectbox[0].select("ts-duplicate-charge").run()
     path = workspace / "troubleshooting" / "ts-duplicate-charge.md"
     original = path.read_text()
@@ -49,7 +51,10 @@ def test_editor_saves_an_article_and_it_is_re_indexed(workspace):
                                                         "## If that didn't help")
     at.text_area[0].input(edited).run()
     at.button(key="save_article").click().run()
-    assert any("KB version is now" in s.value for s in at.success)
+    saved = next(s.value for s in at.success if "KB version is now" in s.value)
+    new_version = saved.split("`")[1]
+    assert {m.label: m.value for m in at.metric}["KB version (indexed)"] == new_version  # not the old one
+    assert "since `None`" not in " ".join(c.value for c in at.caption)
     assert "lighthouse plan" in path.read_text()
     hits = _app_agent_search("lighthouse plan")
     assert hits[0] == "ts-duplicate-charge"

@@ -207,3 +207,33 @@ def test_review_cli_from_queue_to_backlog(store, tmp_path, monkeypatch):
     assert runner.invoke(app, ["review", "backlog", "--out", str(out)]).exit_code == 0
     assert "Missing article: 1 conversation" in (out / "backlog.md").read_text()
     assert runner.invoke(app, ["review", "queue"]).output.startswith("The review queue is empty")
+
+
+def test_a_three_star_conversation_is_neutral_not_unrated(store, unit_brief):
+    rated = turn(store, "three-stars")
+    store.save_feedback(FeedbackIn(turn_id=rated, stars=3))
+    turn(store, "not-rated")
+    assert get_conversation(store, unit_brief, "three-stars").rating == "neutral"
+    assert get_conversation(store, unit_brief, "not-rated").rating == "unrated"
+    neutral = list_conversations(store, unit_brief, TranscriptFilter(rating="neutral"))
+    assert [v.id for v in neutral] == ["three-stars"]
+
+
+def test_the_ids_review_queue_prints_are_accepted_by_show_tag_and_ok(store, unit_brief, monkeypatch):
+    thread = "5f0c3a9e1b2d4c6f8a7e9d0c1b2a3f4e"
+    turn(store, thread, "escalated")
+    turn(store, "5f0c3a9e1b2dXXXX", "escalated")
+    monkeypatch.setenv("SUPPORTGRAPH_DATABASE_URL", store.url)
+    queue = CliRunner().invoke(app, ["review", "queue"])
+    assert thread[:12] in queue.output
+    shown = CliRunner().invoke(app, ["review", "show", thread[:14]])
+    assert shown.exit_code == 0, shown.output
+    assert get_conversation(store, unit_brief, thread[:14]).id == thread
+    ambiguous = CliRunner().invoke(app, ["review", "show", thread[:12]])
+    assert ambiguous.exit_code == 1 and "several conversations" in ambiguous.output
+    tag_conversation(store, unit_brief, thread[:16], "tone", "rick")
+    mark_reviewed(store, thread[:16], "rick")
+    with pytest.raises(NotFoundError):
+        get_conversation(store, unit_brief, "5f0c")  # too short to be a prefix
+    with pytest.raises(NotFoundError):
+        get_conversation(store, unit_brief, "5f0c3a%")  # LIKE wildcards are literal

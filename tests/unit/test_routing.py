@@ -52,9 +52,23 @@ def test_still_failing_tries_again_then_escalates(unit_agent):
     retry = unit_agent.ask("it still fails", thread_id="t")
     assert retry.outcome in ("answered", "escalated")
     assert "ts-charged-twice" not in [c.id for c in retry.citations]
+    if retry.outcome == "escalated":  # a handoff is open: the bot stays silent until a person hands it back
+        assert unit_agent.ask("hello?", thread_id="t").outcome == "waiting"
+        _hand_back(unit_agent, "t")
     final = unit_agent.ask("no, still not working", thread_id="t")
     assert final.outcome == "escalated"
     assert "did not resolve" in final.answer
+
+
+def _hand_back(agent, thread_id):
+    from supportgraph.agents.handoff import HandoffDesk
+    from supportgraph.store.handoffs import active_handoff
+    from supportgraph.store.staff import add_staff
+
+    add_staff(agent.store, "alex", "correct horse battery staple", "agent")
+    desk, handoff = HandoffDesk(agent.store, agent.brief), active_handoff(agent.store, thread_id)
+    desk.claim(handoff.id, "alex")
+    desk.release(handoff.id, "alex")
 
 
 def test_confirmation_resolves_the_conversation(unit_agent):

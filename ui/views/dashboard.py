@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import altair as alt
 import pandas as pd
 import streamlit as st
 from support_ui import get_agent, staff_role
@@ -38,7 +39,8 @@ volume.metric("Turns", stats.turns)
 rate.metric("Feedback rate", f"{stats.feedback_rate:.0%}", help="Share of turns the customer rated.")
 satisfied.metric("Satisfaction", "-" if stats.satisfaction is None else f"{stats.satisfaction:.0%}",
                  help="Share of rated turns rated positively (thumb up or 4-5 stars).")
-daily = pd.DataFrame([{"day": d.day, "feedback rate": d.feedback_rate, "satisfaction": d.satisfaction,
+# Days as labels (not a time axis): one day of data is one wide bar, not a hairline.
+daily = pd.DataFrame([{"day": f"{d.day:%b %d}", "feedback rate": d.feedback_rate, "satisfaction": d.satisfaction,
                        "mean stars": d.mean_stars, "turns": d.turns} for d in stats.days]).set_index("day")
 left, right = st.columns(2)
 with left:
@@ -50,9 +52,14 @@ with right:
 left, right = st.columns(2)
 with left:
     st.markdown("**Latency per turn**")
-    st.bar_chart(pd.Series(stats.latency_bins, name="turns"))
+    st.bar_chart(pd.Series(stats.latency_bins, name="turns"), sort=False)  # the bins' own order: <250 ... >=8000
 with right:
     st.markdown("**Flags and tags (conversations)**")
-    st.bar_chart(pd.Series({**{f"flag: {k}": v for k, v in stats.flags.items()},
-                            **{f"tag: {k}": v for k, v in stats.tags.items()}}, name="conversations"),
-                 horizontal=True)
+    counts = pd.DataFrame([{"what": f"flag: {k}", "conversations": v} for k, v in stats.flags.items()]
+                          + [{"what": f"tag: {k}", "conversations": v} for k, v in stats.tags.items()])
+    if counts.empty:
+        st.caption("No flags or tags in this window.")
+    else:  # Altair, for whole labels: st.bar_chart cuts long ones ("flag: negative_feedb...")
+        st.altair_chart(alt.Chart(counts).mark_bar().encode(
+            x=alt.X("conversations:Q", axis=alt.Axis(tickMinStep=1)),
+            y=alt.Y("what:N", sort="-x", title=None, axis=alt.Axis(labelLimit=0))), use_container_width=True)

@@ -45,9 +45,23 @@ def save_and_reindex(save) -> None:
     except SupportGraphError as error:
         show_error(error)
         return
-    st.success(f"Saved {label(article.id)}. KB version is now `{report.kb_version}` "
-               f"({report.embedded_chunks} chunks re-embedded).")
-    show_flags(article, (settings.knowledge_dir / article.path).read_text(encoding="utf-8"))
+    # Rerun so the header above shows the new version, and say so there.
+    st.session_state["kb_saved"] = (article.id, report.kb_version, report.embedded_chunks)
+    st.rerun()
+
+
+def show_saved() -> None:
+    if (saved := st.session_state.pop("kb_saved", None)) is None:
+        return
+    article_id, version, chunks = saved
+    st.success(f"Saved {label(article_id)}. KB version is now `{version}` ({chunks} chunks re-embedded).")
+    article = next((a for a in loaded.articles if a.id == article_id), None)
+    if article is not None:
+        show_flags(article, (settings.knowledge_dir / article.path).read_text(encoding="utf-8"))
+
+
+def ids(names: list[str], most: int = 8) -> str:
+    return ", ".join(names[:most]) + (f" and {len(names) - most} more" if len(names) > most else "")
 
 
 st.title("Knowledge base")
@@ -62,9 +76,14 @@ if manifest and manifest["kb_version"] != on_disk:
     st.warning("Files changed since the last index; saving here or `supportgraph index` updates it.")
 if history:
     last = history[-1]
-    changes = [f"{kind}: {', '.join(last[kind])}" for kind in ("added", "updated", "removed") if last[kind]]
-    st.caption(f"What changed in `{last['kb_version']}` (since `{last['previous']}`, built {last['built_at']}): "
-               + ("; ".join(changes) or "first version"))
+    if last.get("previous"):
+        changes = [f"{kind}: {ids(last[kind])}" for kind in ("added", "updated", "removed") if last[kind]]
+        st.caption(f"What changed in `{last['kb_version']}` (since `{last['previous']}`, built {last['built_at']}): "
+                   + ("; ".join(changes) or "nothing"))
+    else:  # the first index: everything was added, and there is no earlier version to compare with
+        st.caption(f"`{last['kb_version']}` is the first indexed version ({len(last['added'])} articles, built "
+                   f"{last['built_at']}).")
+show_saved()
 for problem in loaded.problems:
     st.warning(label(str(problem)))
 flagged = {a.id: n for a in loaded.articles if (n := len(article_problems(a.body, allowed_hosts())))}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import streamlit as st
-from support_ui import get_agent, show_error
+from support_ui import get_agent, show_error, sign_in_staff, sign_out_staff
 
 from supportgraph.errors import SupportGraphError
 from supportgraph.store.staff import authenticate, can_open
@@ -16,7 +16,7 @@ if staff:
     st.title("Staff")
     st.write(f"Signed in as **{staff['username']}** ({staff['role']}). Your pages are in the sidebar.")
     if st.button("Sign out", key="staff_sign_out"):
-        st.session_state.pop("staff")
+        sign_out_staff()
         st.rerun()
     st.stop()
 
@@ -32,6 +32,6 @@ if submitted:
         show_error(error)
         st.stop()
     if role:
-        st.session_state.staff = {"username": username, "role": role}
+        sign_in_staff(username, role)
         st.rerun()
     st.error("Wrong username or password.")

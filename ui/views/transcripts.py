@@ -41,10 +41,11 @@ def filters_from_sidebar() -> TranscriptFilter:
         st.subheader("Filters")
         dates = st.date_input("Dates", value=(today - dt.timedelta(days=7), today), key="tr_dates")
         start, end = (tuple(dates) + tuple(dates))[:2] if isinstance(dates, tuple) else (dates, dates)
-        outcome = st.selectbox("Outcome", [ANY, "answered", "clarify", "escalated", "resolved", "refused"],
+        outcome = st.selectbox("Outcome", [ANY, "answered", "clarify", "escalated", "resolved", "refused", "waiting",
+                                           "human"],
                                key="tr_outcome")
         flag = st.selectbox("Flag", [ANY, *REVIEW_FLAGS], key="tr_flag")
-        rating = st.selectbox("Rating", [ANY, "negative", "positive", "unrated"], key="tr_rating")
+        rating = st.selectbox("Rating", [ANY, "negative", "positive", "neutral", "unrated"], key="tr_rating")
         tag = st.selectbox("Tag", [ANY, *(t.id for t in brief.review.tags)], key="tr_tag")
         prompt_version = st.text_input("Prompt version", placeholder="answer@1.1.0 or twins", key="tr_prompt")
         unreviewed = st.checkbox("Not reviewed yet", key="tr_unreviewed")
@@ -64,8 +65,11 @@ def label(view: ConversationView) -> str:
 def show_turn(turn: TurnView) -> None:
     trace_col, retrieved_col = st.columns([3, 2])
     with trace_col:
-        st.markdown("**Customer:**")
-        markdown(turn.customer_message)
+        if turn.customer_message:
+            st.markdown("**Customer:**")
+            markdown(turn.customer_message)
+        if turn.author:
+            st.markdown(f"**{safe_label(turn.author)}** (support team):")
         markdown(turn.reply)
         st.caption(f"turn {turn.id} · **{turn.outcome}** · confidence {turn.confidence:.2f} · "
                    f"{turn.latency_ms:.0f} ms · prompts {safe_label(', '.join(turn.prompt_versions))} · KB `{turn.kb_version}`")

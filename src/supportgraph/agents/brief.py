@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 from typing import Literal
@@ -86,6 +87,52 @@ class Guard(_Strict):
         return [h.lower().removeprefix("*.") for h in value]
 
 
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+class Hours(_Strict):
+    """When people answer handoffs: the same window on each listed day, in one time zone."""
+
+    timezone: str = "Europe/Berlin"
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
+        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"], min_length=1)
+    opens: str = Field(default="08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    closes: str = Field(default="20:00", pattern=r"^([01]\d|2[0-4]):[0-5]\d$")
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not a time zone (write e.g. Europe/Berlin or America/New_York)") from None
+        return value
+
+    def open_at(self, when: dt.datetime) -> bool:
+        from zoneinfo import ZoneInfo
+
+        local = when.astimezone(ZoneInfo(self.timezone))
+        return DAYS[local.weekday()] in self.days and self.opens <= local.strftime("%H:%M") < self.closes
+
+    def describe(self) -> str:
+        picked = sorted(DAYS.index(d) for d in set(self.days))
+        names = [DAY_NAMES[i] for i in picked]
+        consecutive = len(picked) > 2 and picked[-1] - picked[0] == len(picked) - 1
+        return f"{f'{names[0]} to {names[-1]}' if consecutive else ', '.join(names)}, {self.opens}-{self.closes} " \
+               f"({self.timezone} time)"
+
+
+class Handoff(_Strict):
+    """The human side of a handoff: when people are there, and how long a customer may wait for one."""
+
+    hours: Hours = Hours()
+    max_wait_minutes: int = Field(default=15, ge=1, description=(
+        "Nobody claimed the conversation within this: the customer is told so, honestly."))
+
+
 class SuccessMetric(_Strict):
     description: str
     thresholds: dict[str, float]
@@ -153,6 +200,7 @@ class Brief(_Strict):
     guard: Guard = Guard()
     slots: dict[str, Slot] = Field(default_factory=dict)
     review: Review = Review()
+    handoff: Handoff = Handoff()
 
 
 def render_markdown(brief: Brief) -> str:
@@ -175,6 +223,8 @@ def render_markdown(brief: Brief) -> str:
     lines += ["## Escalation", "", f"- Confidence below {e.min_confidence} (calibrated P(best article is right)).",
               f"- {e.max_failed_attempts} failed fixes in one conversation.", "- The customer asks for a person."]
     lines += [f"- {topic.reason} (`{topic.id}`)" for topic in e.topics]
+    lines += ["", f"People answer handoffs {brief.handoff.hours.describe()}; a customer not picked up within "
+              f"{brief.handoff.max_wait_minutes} minutes is told so."]
     lines += ["", "## Details the agent asks for", ""]
     lines += [f"- `{name}`: {slot.question}" for name, slot in brief.slots.items()]
     steps = ["summarize", "retrieve"] + (["clarify"] if brief.scaffold.clarify else []) + ["answer", "check"] + \

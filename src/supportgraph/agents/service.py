@@ -18,9 +18,11 @@ from supportgraph.agents.brief import Brief, load_brief
 from supportgraph.agents.graph import build_graph
 from supportgraph.agents.grounding import GroundingCheck
 from supportgraph.agents.guardrails import prepare_message
+from supportgraph.agents.handoff import HandoffDesk
 from supportgraph.agents.intent import IntentClassifier
 from supportgraph.agents.memory import Memory, open_checkpointer, reconcile_thread
 from supportgraph.agents.models import build_chat_model
+from supportgraph.agents.output_guard import guard_reply
 from supportgraph.agents.state import AgentContext
 from supportgraph.config import Settings
 from supportgraph.errors import ThreadBusyError
@@ -31,6 +33,7 @@ from supportgraph.prompts.history import prompts_dir_for
 from supportgraph.prompts.registry import PromptRegistry
 from supportgraph.review.flags import review_flags
 from supportgraph.store import Store, TurnRecord
+from supportgraph.store.handoffs import active_handoff, open_handoff
 from supportgraph.store.threads import claim_thread, new_owner, release_claim, renew_claim
 
 __all__ = ["Citation", "StepEvent", "SupportAgent", "TurnResult", "open_checkpointer"]
@@ -46,7 +49,8 @@ class Citation(BaseModel):
 class TurnResult(BaseModel):
     thread_id: str
     turn_id: int
-    outcome: str = Field(description="answered | clarify | escalated | resolved | refused")
+    outcome: str = Field(description="answered | clarify | escalated | resolved | refused | waiting "
+                         "(a person has the thread; the bot did not answer)")
     summary: str
     steps: list[str]
     citations: list[Citation]
@@ -155,17 +159,21 @@ class SupportAgent:
             # The previous message, so an attack split across two turns is seen whole.
             previous = (self._graph.get_state({"configurable": {"thread_id": thread_id}}).values or {}).get("message", "")
             prepared = prepare_message(message, self._brief.limits.max_message_chars, previous)
-            arm = self.cohorts.arm_for(self._store, thread_id, channel)  # sticky: the same every turn
-            state: dict = {}
-            node_ms: list[dict] = []
-            for step in self._run_graph(prepared, thread_id, arm):
-                if isinstance(step, StepEvent):
-                    node_ms.append({"node": step.node, "ms": step.ms})
-                    renew_claim(self._store, thread_id, owner, self.settings.turn_lease_s)
-                    yield step
-                else:
-                    state = step
-            result = self._record(prepared, state, node_ms, thread_id, channel, started, arm)
+            if (handoff := active_handoff(self._store, thread_id)) is not None:
+                # A person has (or is about to take) this thread: the bot stays silent, the message waits for them.
+                result = self._record_waiting(prepared, handoff, thread_id, channel, started)
+            else:
+                arm = self.cohorts.arm_for(self._store, thread_id, channel)  # sticky: the same every turn
+                state: dict = {}
+                node_ms: list[dict] = []
+                for step in self._run_graph(prepared, thread_id, arm):
+                    if isinstance(step, StepEvent):
+                        node_ms.append({"node": step.node, "ms": step.ms})
+                        renew_claim(self._store, thread_id, owner, self.settings.turn_lease_s)
+                        yield step
+                    else:
+                        state = step
+                result = self._record(prepared, state, node_ms, thread_id, channel, started, arm)
         finally:
             release_claim(self._store, thread_id, owner)
         yield result
@@ -199,6 +207,9 @@ class SupportAgent:
         )
         record.flags += [f for f in review_flags(record, arm.brief) if f not in record.flags]  # the variant's thresholds
         turn_id = self._store.record_turn(thread_id, record, channel=channel)
+        if record.outcome == "escalated":
+            open_handoff(self._store, thread_id, turn_id, state.get("escalation_reason", ""), record.handoff or "",
+                         state.get("slots") or {})
         self.cohorts.after_turn(self._store, arm)
         return TurnResult(
             thread_id=thread_id, turn_id=turn_id, outcome=record.outcome, summary=record.summary,
@@ -209,6 +220,19 @@ class SupportAgent:
             confidence=record.confidence, retrieved=retrieved, flags=record.flags, handoff=record.handoff,
             llm_calls=llm_calls, experiment=arm.trace(),
         )
+
+    def _record_waiting(self, prepared, handoff, thread_id: str, channel: str, started: float) -> TurnResult:
+        """The customer's message while a handoff is open: stored for the person, answered with where it stands."""
+        notice = HandoffDesk(self._store, self._brief).notice(handoff)
+        reply = guard_reply(notice.text, self._brief).text
+        record = TurnRecord(customer_message=prepared.text, reply=reply, outcome="waiting",
+                            latency_ms=round((time.perf_counter() - started) * 1000, 1),
+                            flags=prepared.flags + [f"handoff:{notice.state}"], kb_version=self.retriever.kb_version,
+                            trace={"handoff_id": handoff.id}, checkpoint_id=self.memory.latest_id(thread_id))
+        turn_id = self._store.record_turn(thread_id, record, channel=channel)
+        return TurnResult(thread_id=thread_id, turn_id=turn_id, outcome="waiting", summary="", steps=[], citations=[],
+                          answer=reply, kb_version=record.kb_version, latency_ms=record.latency_ms, confidence=0.0,
+                          retrieved=[], flags=record.flags)
 
     def _run_graph(self, prepared, thread_id: str, arm: Arm) -> Iterator[StepEvent | dict]:
         """Run one turn: a StepEvent as each step finishes (its latency goes into the trace), then the final state.

@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
-from supportgraph.api import errors, experiments, runs, staff, threads
+from supportgraph.api import errors, experiments, handoffs, runs, staff, threads
 from supportgraph.config import Settings
 
 STATIC = Path(__file__).with_name("static")
@@ -80,6 +80,7 @@ def create_app(settings: Settings | None = None, agent=None, *, send_webhooks: b
     app.include_router(runs.router)
     app.include_router(staff.router)
     app.include_router(experiments.router)
+    app.include_router(handoffs.router)
 
     @app.get("/ok", tags=["health"], summary="Health: the agent is loaded and the store answers")
     def ok(request: Request) -> dict:

@@ -2,7 +2,7 @@
 
 import typer
 
-from supportgraph.cli import agent, evals, experiment, kb, prompts, review, server, staff
+from supportgraph.cli import agent, evals, experiment, handoff, kb, prompts, review, server, staff
 
 app = typer.Typer(help="Run and improve customer-support agents.", no_args_is_help=True, add_completion=False)
 app.registered_commands += agent.app.registered_commands
@@ -12,6 +12,7 @@ app.add_typer(evals.app, name="eval")
 app.add_typer(prompts.app, name="prompts")
 app.add_typer(experiment.app, name="experiment")
 app.add_typer(review.app, name="review")
+app.add_typer(handoff.app, name="handoff")
 app.command("checklist")(review.checklist)
 app.registered_commands += server.serve_app.registered_commands
 app.add_typer(server.db, name="db")

@@ -25,7 +25,7 @@ def _store(project):
 
 @app.command("add")
 @friendly_errors
-def staff_add(username: str, role: Annotated[str, typer.Option(help="reviewer | editor | admin")] = "reviewer",
+def staff_add(username: str, role: Annotated[str, typer.Option(help="agent | reviewer | editor | admin")] = "reviewer",
               password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True,
                                                     envvar="SUPPORTGRAPH_NEW_STAFF_PASSWORD",
                                                     help="Asked for when not given.")] = "",

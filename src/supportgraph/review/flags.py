@@ -13,7 +13,7 @@ from typing import Any
 from supportgraph.agents.brief import Brief
 
 REVIEW_FLAGS: tuple[str, ...] = ("refused", "ungrounded", "escalated", "low_confidence", "negative_feedback", "slow",
-                                 "unsafe_article", "injection")
+                                 "unsafe_article", "injection", "human")
 
 
 def is_negative(thumb: str | None, stars: int | None) -> bool:
@@ -40,5 +40,7 @@ def review_flags(turn: Any, brief: Brief, thumb: str | None = None, stars: int |
         "unsafe_article": any(f.startswith("unsafe_article:") or f == "output_guard:unsafe_passage" for f in step_flags),
         # The message held a prompt injection (refused, or answered without it).
         "injection": any(f in ("prompt_injection", "prompt_injection_removed") for f in step_flags),
+        # A person wrote this reply (a handoff): their words are reviewed like the bot's.
+        "human": turn.outcome == "human",
     }
     return [flag for flag in REVIEW_FLAGS if found[flag]]

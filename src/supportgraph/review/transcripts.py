@@ -22,7 +22,7 @@ from supportgraph.review.flags import is_negative, is_positive, review_flags
 from supportgraph.store.models import Conversation, ConversationReview, ConversationTag, Turn
 from supportgraph.store.repository import Store
 
-Rating = Literal["positive", "negative", "unrated"]
+Rating = Literal["positive", "negative", "neutral", "unrated"]  # neutral: rated, neither (3 stars)
 PAGE = 250  # conversations read per query
 
 
@@ -58,6 +58,7 @@ class TurnView(BaseModel):
     thumb: str | None = None
     stars: int | None = None
     comment: str | None = None
+    author: str | None = None  # the person who wrote the reply (a handoff); None: the bot
 
     @property
     def prompt_versions(self) -> list[str]:
@@ -93,7 +94,9 @@ class ConversationView(BaseModel):
     def rating(self) -> Rating:
         if any(is_negative(t.thumb, t.stars) for t in self.turns):
             return "negative"
-        return "positive" if any(is_positive(t.thumb, t.stars) for t in self.turns) else "unrated"
+        if any(is_positive(t.thumb, t.stars) for t in self.turns):
+            return "positive"
+        return "neutral" if any(t.thumb or t.stars for t in self.turns) else "unrated"
 
     @property
     def summary(self) -> str:
@@ -108,7 +111,7 @@ def _turn_view(turn: Turn, brief: Brief) -> TurnView:
                     latency_ms=turn.latency_ms, kb_version=turn.kb_version, retrieved=turn.retrieved or [],
                     citations=turn.citations or [], step_flags=turn.flags or [],
                     review_flags=review_flags(turn, brief, thumb, stars), trace=turn.trace or {},
-                    thumb=thumb, stars=stars, comment=feedback.comment if feedback else None)
+                    thumb=thumb, stars=stars, comment=feedback.comment if feedback else None, author=turn.author)
 
 
 def _conversation_views(store: Store, brief: Brief, query) -> list[ConversationView]:
@@ -167,7 +170,31 @@ def list_conversations(store: Store, brief: Brief, filters: TranscriptFilter | N
             return views[:filters.limit]
 
 
+MIN_PREFIX = 6
+
+
+def resolve_conversation_id(store: Store, given: str) -> str:
+    """The full id of a conversation named by its id or a unique prefix of it (the review queue prints 12
+    characters); NotFoundError when none or several match."""
+    given = given.strip()
+    with store.session() as session:
+        if session.get(Conversation, given) is not None:
+            return given
+        escaped = given.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        matches = list(session.scalars(select(Conversation.id).where(Conversation.id.like(f"{escaped}%", escape="\\"))
+                                       .limit(3))) if len(given) >= MIN_PREFIX else []
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        raise NotFoundError(f"'{given}' is the start of several conversations ({', '.join(matches)}, ...).",
+                            "give more characters of the id.")
+    raise NotFoundError(f"No conversation '{given}'.",
+                        f"list them with `supportgraph review queue` or on the Transcripts page (give at least "
+                        f"{MIN_PREFIX} characters of an id).")
+
+
 def get_conversation(store: Store, brief: Brief, conversation_id: str) -> ConversationView:
+    conversation_id = resolve_conversation_id(store, conversation_id)
     views = _conversation_views(store, brief, select(Conversation).where(Conversation.id == conversation_id))
     if not views:
         raise NotFoundError(f"No conversation '{conversation_id}'.",
@@ -182,6 +209,7 @@ def review_queue(store: Store, brief: Brief, since: dt.datetime | None = None, l
 
 def mark_reviewed(store: Store, conversation_id: str, reviewer: str, verdict: Literal["ok", "issues"] = "ok") -> None:
     """Take a conversation out of the review queue (the latest verdict wins)."""
+    conversation_id = resolve_conversation_id(store, conversation_id)
     with store.session() as session, session.begin():
         if session.get(Conversation, conversation_id) is None:
             raise NotFoundError(f"No conversation '{conversation_id}'.", "check the conversation id.")
@@ -196,6 +224,7 @@ def tag_conversation(store: Store, brief: Brief, conversation_id: str, tag: str,
                      turn_id: int | None = None) -> int:
     """Tag a conversation (or one of its turns) with a note; this also marks it reviewed with issues."""
     brief.review.tag(tag)  # unknown tags are refused with the list of configured ones
+    conversation_id = resolve_conversation_id(store, conversation_id)
     with store.session() as session, session.begin():
         conversation = session.get(Conversation, conversation_id)
         if conversation is None:

@@ -1,8 +1,10 @@
 """Conversations, turns and feedback, through SQLAlchemy (SQLite by default, PostgreSQL by URL)."""
 
-from supportgraph.store import (
-    api_models,  # noqa: F401  (registers the API's tables before any create_all)
-    experiments,  # noqa: F401  (and the experiment tables)
+from supportgraph.store import (  # noqa: F401  (register their tables before any create_all)
+    api_models,
+    experiments,
+    handoffs,
+    sessions,
 )
 from supportgraph.store.repository import FeedbackIn, Store, TurnRecord
 

@@ -47,7 +47,7 @@ class Conversation(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # the LangGraph thread id
     channel: Mapped[str] = mapped_column(String(16), default="chat")
-    status: Mapped[str] = mapped_column(String(16), default="open")  # open | resolved | escalated
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | resolved | escalated (until a person ends it)
     handoff_summary: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -72,6 +72,7 @@ class Turn(Base):
     flags: Mapped[list] = mapped_column(JSON, default=list)
     trace: Mapped[dict | None] = mapped_column(JSON, default=dict)  # model, llm calls (prompt identities, fallbacks)
     checkpoint_id: Mapped[str | None] = mapped_column(String(64))  # the memory checkpoint this turn ended on
+    author: Mapped[str | None] = mapped_column(String(64))  # the staff user who wrote the reply; None: the bot
     conversation: Mapped[Conversation] = relationship(back_populates="turns")
     feedback: Mapped[Feedback | None] = relationship(back_populates="turn", uselist=False)
 
@@ -97,7 +98,7 @@ class StaffUser(Base):
 
     username: Mapped[str] = mapped_column(String(64), primary_key=True)
     password_hash: Mapped[str] = mapped_column(String(128))
-    role: Mapped[str] = mapped_column(String(16))  # reviewer | editor | admin
+    role: Mapped[str] = mapped_column(String(16))  # agent | reviewer | editor | admin
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -15,7 +15,8 @@ from supportgraph.errors import NotFoundError, StoreError
 from supportgraph.privacy import redact
 from supportgraph.store.models import Base, Conversation, Feedback, Turn
 
-STATUS_BY_OUTCOME = {"resolved": "resolved", "escalated": "escalated"}
+# "waiting": the customer wrote while a person has the thread (store/handoffs.py); it stays escalated.
+STATUS_BY_OUTCOME = {"resolved": "resolved", "escalated": "escalated", "waiting": "escalated"}
 
 
 class TurnRecord(BaseModel):
@@ -32,6 +33,7 @@ class TurnRecord(BaseModel):
     handoff: str | None = None
     trace: dict = Field(default_factory=dict)
     checkpoint_id: str | None = None  # memory (LangGraph checkpoint) this turn ended on: see agents/memory.py
+    author: str | None = None  # a person's reply (store/handoffs.py); None for the bot
 
 
 class FeedbackIn(BaseModel):

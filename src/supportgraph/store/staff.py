@@ -1,7 +1,7 @@
 """Staff accounts: created by the operator (`supportgraph staff add`), never a default password.
 
-Roles grant pages: reviewer (transcripts, review), editor (knowledge), admin
-(everything, including staff accounts).
+Roles grant pages: agent (the handoff inbox: takes over conversations), reviewer (transcripts,
+review, and the inbox), editor (knowledge), admin (everything, including staff accounts).
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from supportgraph.errors import ConfigError, NotFoundError
 from supportgraph.store.models import StaffUser
 from supportgraph.store.repository import Store
 
-Role = Literal["reviewer", "editor", "admin"]
-ROLES: tuple[str, ...] = ("reviewer", "editor", "admin")
+Role = Literal["agent", "reviewer", "editor", "admin"]
+ROLES: tuple[str, ...] = ("agent", "reviewer", "editor", "admin")
+HANDOFF_ROLES = ("agent", "reviewer")  # who may claim and answer a handoff (and admins)
 MIN_PASSWORD_LENGTH = 12
 
 
@@ -58,6 +59,13 @@ def remove_staff(store: Store, username: str) -> None:
         session.delete(user)
 
 
-def can_open(role: str | None, page_role: str) -> bool:
-    """Admins open everything; "staff" pages any signed-in role; otherwise the role must match."""
-    return role is not None and (role == "admin" or page_role in ("staff", role))
+def staff_role(store: Store, username: str) -> str | None:
+    with store.session() as session:
+        user = session.get(StaffUser, username)
+        return None if user is None else user.role
+
+
+def can_open(role: str | None, page_role: str | tuple[str, ...]) -> bool:
+    """Admins open everything; "staff" pages any signed-in role; otherwise the role must be one of the page's."""
+    roles = (page_role,) if isinstance(page_role, str) else page_role
+    return role is not None and (role == "admin" or "staff" in roles or role in roles)

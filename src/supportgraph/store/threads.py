@@ -17,8 +17,10 @@ from sqlalchemy.exc import IntegrityError
 
 from supportgraph.store.api_models import ApiThread, ThreadClaim, WebhookDelivery
 from supportgraph.store.experiments import ExperimentAssignment
+from supportgraph.store.handoffs import Handoff
 from supportgraph.store.models import Conversation, ConversationReview, ConversationTag, Feedback, Turn, utcnow
 from supportgraph.store.repository import Store
+from supportgraph.store.sessions import WebSession
 
 HOST = socket.gethostname()
 
@@ -126,6 +128,8 @@ def delete_transcript(store: Store, thread_id: str) -> bool:
             session.execute(delete(Feedback).where(Feedback.turn_id.in_(turn_ids)))
         session.execute(delete(ConversationTag).where(ConversationTag.conversation_id == thread_id))
         session.execute(delete(ConversationReview).where(ConversationReview.conversation_id == thread_id))
+        session.execute(delete(Handoff).where(Handoff.conversation_id == thread_id))
+        session.execute(delete(WebSession).where(WebSession.kind == "customer", WebSession.subject == thread_id))
         session.execute(delete(Turn).where(Turn.conversation_id == thread_id))
         session.execute(delete(Conversation).where(Conversation.id == thread_id))
         session.execute(delete(WebhookDelivery).where(WebhookDelivery.thread_id == thread_id))
