@@ -324,6 +324,11 @@ def personal_data(world: World, quick: bool) -> Row:
         # what memory keeps of the customer's words (retrieved passages are the articles' words)
         memories[result.turn_id] = json.dumps({k: state.get(k) for k in CUSTOMER_FIELDS}, default=str, ensure_ascii=False)
     memory = _memory_bytes(world)  # the raw file too: a whole value must not be anywhere in it
+    # Words the help centre itself uses ("kitebase" of jane+kitebase@..., "company") reach replies from the
+    # articles, not from the customer: only the value's other parts (and the whole value) give it away.
+    from supportgraph.knowledge.articles import load_articles
+
+    articles = " ".join(a.title + " " + a.body for a in load_articles(world.settings.knowledge_dir).articles)
     store = world.agent.store
     from supportgraph.store.models import Turn
 
@@ -335,7 +340,7 @@ def personal_data(world: World, quick: bool) -> Row:
                               turn.conversation.handoff_summary or ""])
             remembered = memories[turn_id]
             leaks = [p for p in case["pii"] for c in _chunks(p["value"])
-                     if (_has(saved, c) or _has(remembered, c))
+                     if (_has(saved, c) or _has(remembered, c)) and not _has(articles, c)
                      and not _has(case["text"].replace(p["value"], " "), c)]  # a word the rest of the message has too
             others = " ".join(c["text"] for c, _ in stored if c is not case)
             leaks += [p for p in case["pii"] if p["value"].encode() in memory and p["value"].encode() not in before
