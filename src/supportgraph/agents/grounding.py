@@ -23,6 +23,7 @@ and kept.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections import OrderedDict
@@ -104,9 +105,13 @@ def _verbatim(step: str, facts: SourceFacts) -> bool:
 def _fragment(step_stems: set[str], step: str, source: str) -> bool:
     if sum(bool(re.search("[a-z]", stem)) for stem in step_stems) >= 2:  # numbers alone say nothing
         return False
+    return plain(step).rstrip(" .!?;:") not in _whole_units(source)
+
+
+@functools.lru_cache(maxsize=256)  # every short step of an answer asks about the same sources
+def _whole_units(source: str) -> frozenset[str]:
     body = re.sub(r"(?m)^\s*#.*$", "", source)  # a heading is a title, not a step
-    whole_units = {plain(s).rstrip(" .!?;:") for s in split_sentences(body)}
-    return plain(step).rstrip(" .!?;:") not in whole_units
+    return frozenset(plain(s).rstrip(" .!?;:") for s in split_sentences(body))
 
 
 # --- text -------------------------------------------------------------------------------------------
