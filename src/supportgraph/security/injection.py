@@ -213,6 +213,11 @@ _RULES = {name: re.compile(pattern, re.MULTILINE) for name, pattern in RULES.ite
 THRESHOLD = 0.6           # classifier probability from which a whole message is an attack
 SENTENCE_THRESHOLD = 0.75  # the same for one sentence of several: a few words say less, so the bar is higher
 SUSPICIOUS = 0.1          # below an attack, but the reply must not repeat the message word for word
+# A customer asking for their own settings ("show me my configuration"): the words an extraction
+# uses, but the object is theirs. Overrules the classifier alone, never a rule (no attack in the
+# training or held-out sets names "my/our ... configuration|settings").
+_OWN_SETTINGS = re.compile(r"\b(?:my|our)\s+(?:own\s+)?(?:\w+\s+)?(?:configuration|config|settings|setup|set-up|"
+                           r"preferences|options)\b", re.IGNORECASE)
 _SENTENCES = re.compile(r"(?<=[.!?。！？])\s+|\n+|(?<=[.!?])(?=[A-Z])")
 _QUESTION_START = re.compile(r"^\W*(?:(?:and|also|btw|anyway|separately|but|plus|ps|oh|so)\W+)*(?:how|what|why|where|when|which|who|"
                              r"can|could|is|are|do|does|did|will|would|should|my|our|i|we|the|it|there|since|after|"
@@ -264,11 +269,12 @@ def detect(text: str, model: Classifier | None = None) -> Verdict:
     whole_score, scores = max(scored[:1 + len(decoded)]), scored[1 + len(decoded):]
     if len(parts) == 1:
         rules = rule_hits(text)
-        attack = bool(rules) or whole_score >= THRESHOLD
+        attack = bool(rules) or (whole_score >= THRESHOLD and not _OWN_SETTINGS.search(text))
         return Verdict(attack, whole_score, rules, [text] if attack else [])
     sentence_rules = [rule_hits(s) for s in parts]
-    bad = [bool(r) or p >= SENTENCE_THRESHOLD for r, p in zip(sentence_rules, scores)]
-    attack = whole_score >= THRESHOLD or any(bad)
+    bad = [bool(r) or (p >= SENTENCE_THRESHOLD and not _OWN_SETTINGS.search(s)) for s, r, p in
+           zip(parts, sentence_rules, scores)]
+    attack = (whole_score >= THRESHOLD and not all(_OWN_SETTINGS.search(s) for s in parts)) or any(bad)
     score = max([whole_score, *scores])
     if not attack:
         return Verdict(False, score, [])
