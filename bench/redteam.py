@@ -344,7 +344,10 @@ def llm_canary(world: World, quick: bool) -> Row:
     return row
 
 
-def run(quick: bool, llm: bool) -> list[Row]:
+ROWS = ("injection", "benign", "planted", "markdown", "pii", "cut", "unmarked", "unicode", "markup")
+
+
+def run(quick: bool, llm: bool, only: tuple[str, ...] = ROWS) -> list[Row]:
     from supportgraph.knowledge.embedding import SentenceTransformerEmbedder
 
     embedder = SentenceTransformerEmbedder()
@@ -352,10 +355,12 @@ def run(quick: bool, llm: bool) -> list[Row]:
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="redteam-") as tmp:
         world = build_world(Path(tmp), embedder, quick=quick)
-        for step in (lambda: direct_injection(world, quick), lambda: benign_trigger_words(world, quick),
-                     lambda: planted_articles(world), lambda: outside_markdown(world),
-                     lambda: personal_data(world, quick), lambda: pii_across_cut(world),
-                     lambda: unmarked_articles(world), lambda: invalid_unicode(world, quick), lambda: cli_markup(world)):
+        steps = dict(zip(ROWS, (
+            lambda: direct_injection(world, quick), lambda: benign_trigger_words(world, quick),
+            lambda: planted_articles(world), lambda: outside_markdown(world), lambda: personal_data(world, quick),
+            lambda: pii_across_cut(world), lambda: unmarked_articles(world), lambda: invalid_unicode(world, quick),
+            lambda: cli_markup(world))))
+        for step in (steps[name] for name in only):
             started = time.perf_counter()
             rows.append(step())
             print(f"  {rows[-1].what[:60]}... {time.perf_counter() - started:.0f} s", file=sys.stderr)
@@ -397,9 +402,13 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a sample of each row (what the tests run)")
     parser.add_argument("--llm", action="store_true", help="also the rows with the local llama.cpp model")
     parser.add_argument("--json", type=Path, help="write the rows (with unsafe examples) here")
+    parser.add_argument("--rows", default=",".join(ROWS), help=f"comma-separated, of {', '.join(ROWS)} (default: all)")
     args = parser.parse_args()
     started = time.perf_counter()
-    rows = run(args.quick, args.llm)
+    only = tuple(name for name in args.rows.split(",") if name)
+    if unknown := set(only) - set(ROWS):
+        parser.error(f"unknown rows: {', '.join(sorted(unknown))}")
+    rows = run(args.quick, args.llm, only)
     print(table(rows))
     print(f"\n{sum(r.tried for r in rows)} cases, {sum(r.unsafe for r in rows)} unsafe, "
           f"{time.perf_counter() - started:.0f} s")

@@ -54,6 +54,25 @@ def _bm25_matrix(corpus: list[str], queries: list[str]) -> np.ndarray:
     return scores
 
 
+def terms(text: str) -> list[str]:
+    """The stems, then each adjacent pair of them as one more term ("charg_twice"): a phrase signal."""
+    words = bm25s.tokenize([text], stopwords="en", stemmer=_STEMMER, show_progress=False, return_ids=False)[0]
+    return words + [f"{a}_{b}" for a, b in zip(words, words[1:])]
+
+
+def _bm25_bigram_matrix(corpus: list[str], queries: list[str]) -> np.ndarray:
+    """BM25 over stems and adjacent stem pairs (a candidate; supportgraph's lexical channel reads stems only)."""
+    model = bm25s.BM25()
+    model.index([terms(text) for text in corpus], show_progress=False)
+    vocab = model.vocab_dict
+    scores = np.zeros((len(queries), len(corpus)), dtype=np.float32)
+    for row, query in enumerate(queries):
+        tokens = [t for t in terms(query) if t in vocab]
+        if tokens:
+            scores[row] = model.get_scores(tokens)
+    return scores
+
+
 def _per_article(chunk_scores: np.ndarray, owner: np.ndarray, n_articles: int, top: int = 1) -> np.ndarray:
     """Each article's best chunk score (top=1) or the mean of its best `top` chunks."""
     out = np.full((chunk_scores.shape[0], n_articles), -1.0, dtype=np.float32)
@@ -129,6 +148,8 @@ def build_channels(bench_set, embedder, chunk_words: int, noise: bool = False, c
         "bm25": _per_article(lexical_chunks, owner, len(ids)),
         "bm25_article": _bm25_matrix([f"{a.title}\n{a.body}" for a in articles], lexical_questions),
         "bm25_title": _bm25_matrix([a.title for a in articles], lexical_questions),
+        "bm25_bigram": _per_article(_bm25_bigram_matrix([f"{title_of[ids[i]]} {c.section} {c.text}" for i, c in chunks],
+                                                        lexical_questions), owner, len(ids)),
     }
     channels["coverage"] = _coverage([f"{a.title} {a.body}" for a in articles], lexical_questions)
     channels["title_coverage"] = _coverage([a.title for a in articles], lexical_questions)
@@ -240,6 +261,8 @@ def designs() -> list[Design]:
     for norm in NORMS:
         for dense, lexical in itertools.product(dense_options, lexical_options):
             found.append(Design(dense + lexical, norm))
+    found.append(Design(("dense", "dense_title", "bm25_bigram"), "zscore"))
+    found.append(Design(("dense", "dense_title", "bm25", "bm25_bigram"), "zscore", (1, 1, 0.5, 0.5)))
     for extra in (("coverage",), ("title_coverage",), ("bm25_title",)):
         found.append(Design(("dense", "dense_title", "bm25") + extra, "zscore"))
         found.append(Design(("dense", "dense_title", "bm25") + extra, "zscore", (1, 1, 1, 0.5)))
