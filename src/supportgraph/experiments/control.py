@@ -32,11 +32,10 @@ _lock = threading.Lock()
 
 
 def start_experiment(project_dir: Path, store: Store, name: str) -> Experiment:
-    """Set a draft (or stopped by hand, never served since) experiment running: new conversations enter it."""
+    """Set a draft (or a stopped one the store holds no stop for) running: new conversations enter it."""
     with _lock:
         definition = get_experiment(project_dir, name)
-        check_variants(project_dir, definition)
-        if definition.status == "concluded":
+        if definition.status == "concluded":  # before the variants: concluding archived the loser
             raise ExperimentStateError(f"'{name}' is concluded.", AGAIN)
         stop = stop_of(store, name, definition.salt)
         if stop is not None:
@@ -45,12 +44,12 @@ def start_experiment(project_dir: Path, store: Store, name: str) -> Experiment:
         if definition.status == "running":
             raise ExperimentStateError(f"'{name}' is already running.",
                                        f"read its results (`supportgraph experiment status {name}`).")
+        running = [n for n, e in load_experiments(project_dir).items() if e.status == "running"]
+        if running:  # a conversation is in one experiment at most
+            raise ExperimentStateError(f"'{running[0]}' is running; one experiment runs at a time.",
+                                       f"stop it first (`supportgraph experiment stop {running[0]}`).")
+        check_variants(project_dir, definition)
         set_status(project_dir, name, "running")
-        try:
-            load_experiments(project_dir)  # one running experiment at a time
-        except ConfigError:
-            set_status(project_dir, name, definition.status)
-            raise
         return get_experiment(project_dir, name)
 
 
