@@ -24,6 +24,11 @@ class ConfigError(SupportGraphError):
     """A settings file or value is missing or invalid."""
 
 
+class ExperimentStateError(ConfigError):
+    """An experiment action that does not fit the experiment's state: starting a concluded or running
+    one, stopping one that is not running, concluding without a significant result (the API answers 409)."""
+
+
 class IndexNotBuiltError(SupportGraphError):
     def __init__(self, where: object) -> None:
         super().__init__(

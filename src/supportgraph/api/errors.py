@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from supportgraph.errors import (
     ConfigError,
+    ExperimentStateError,
     HandoffError,
     IndexBusyError,
     IndexNotBuiltError,
@@ -45,7 +46,7 @@ def body(code: str, message: str, fix: str) -> dict:
 STATUS = [(ThreadBusyError, 409, "thread_busy"), (IndexBusyError, 409, "index_busy"),
           (NotFoundError, 404, "not_found"), (KnowledgeError, 422, "invalid_article"),
           (IndexNotBuiltError, 503, "index_not_built"), (StoreError, 503, "store_unavailable"),
-          (ConfigError, 400, "invalid_request"), (HandoffError, 409, "handoff_conflict"),
+          (ExperimentStateError, 409, "experiment_conflict"), (ConfigError, 400, "invalid_request"), (HandoffError, 409, "handoff_conflict"),
           (ReplyRejectedError, 422, "reply_rejected")]
 
 

@@ -5,9 +5,9 @@ Protocol where it fits: threads, runs with ``assistant_id`` and ``input``, ``mul
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from supportgraph.agents.service import Citation
 
@@ -149,3 +149,22 @@ class Assistant(BaseModel):
     name: str = "Support agent"
     description: str = "Answers from cited help articles, asks one clarifying question, hands over to a person."
     metadata: dict = Field(default_factory=dict)
+
+
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+Learning = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+
+
+class StopBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Reason = Field(description="Why it is stopped, for the record (with who stopped it).")
+
+
+class ConcludeBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    learning: Learning = Field(description="What the experiment showed, for the log (evals/EXPERIMENTS.md).")
+    winner: str | None = Field(default=None, description="The variant that becomes production; default: the "
+                               "significant one. Needed with force.")
+    force: bool = Field(default=False, description="Decide without a significant result (the log says forced).")

@@ -88,11 +88,11 @@ def conclude_command(learning: Annotated[str, typer.Option(help="What the experi
 
     settings = settings_for(project)
     if experiment is not None:
-        from supportgraph.experiments.conclude import conclude_online
+        from supportgraph.experiments.control import conclude_experiment
         from supportgraph.store import Store
 
-        record = conclude_online(settings.project_dir, Store(settings.database_url), experiment, learning, winner,
-                                 force)
+        record = conclude_experiment(settings.project_dir, Store(settings.database_url), experiment, learning,
+                                     winner, force)
     else:
         if winner is None or loser is None:
             raise typer.BadParameter("offline conclude needs --winner and --loser (or name an online experiment).")
@@ -108,20 +108,11 @@ def conclude_command(learning: Annotated[str, typer.Option(help="What the experi
 @friendly_errors
 def start_command(experiment: ExperimentArgument, project: ProjectOption = None) -> None:
     """Set the experiment's status to running (in its file: commit it); new conversations enter it."""
-    from supportgraph.errors import ConfigError
-    from supportgraph.experiments.definition import check_variants, get_experiment, load_experiments, set_status
+    from supportgraph.experiments.control import start_experiment
+    from supportgraph.store import Store
 
-    root = settings_for(project).project_dir
-    definition = get_experiment(root, experiment)
-    check_variants(root, definition)
-    if definition.status == "concluded":
-        raise typer.BadParameter(f"'{experiment}' is concluded; copy it with a new salt to run it again.")
-    set_status(root, experiment, "running")
-    try:
-        load_experiments(root)  # one running experiment at a time
-    except ConfigError:
-        set_status(root, experiment, definition.status)
-        raise
+    settings = settings_for(project)
+    definition = start_experiment(settings.project_dir, Store(settings.database_url), experiment)
     console.print(f"[bold]{experiment}[/] is running: {definition.coverage:.0%} of new conversations, split "
                   + ", ".join(f"{n} {w:g}" for n, w in definition.variants.items()) + ". Commit the file.")
 
@@ -132,14 +123,11 @@ def stop_command(experiment: ExperimentArgument,
                  reason: Annotated[str, typer.Option(help="Why, for the record.")] = "stopped by hand",
                  project: ProjectOption = None) -> None:
     """Stop serving the experiment: everyone returns to production; the stop is recorded."""
-    from supportgraph.experiments.definition import get_experiment, set_status
-    from supportgraph.experiments.live import stop_by_hand
+    from supportgraph.experiments.control import stop_experiment
     from supportgraph.store import Store
 
     settings = settings_for(project)
-    definition = get_experiment(settings.project_dir, experiment)
-    stop_by_hand(Store(settings.database_url), definition, reason, by="cli")
-    set_status(settings.project_dir, experiment, "stopped")
+    stop_experiment(settings.project_dir, Store(settings.database_url), experiment, reason, by="cli")
     console.print(f"[bold]{experiment}[/] stopped: every conversation is served production. Commit the file.")
 
 

@@ -8,7 +8,7 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from supportgraph.errors import ConfigError
+from supportgraph.errors import ConfigError, ExperimentStateError
 from supportgraph.evals.experiments import (
     ExperimentRecord,
     _git_head,
@@ -50,18 +50,19 @@ def conclude_online(project_dir: Path, store: Store, name: str, learning: str, w
         raise ConfigError("An experiment needs its learning recorded.", "pass --learning \"what this showed\".")
     experiment = get_experiment(project_dir, name)
     if experiment.status == "concluded":
-        raise ConfigError(f"Experiment '{name}' is already concluded.", "read it in evals/EXPERIMENTS.md.")
+        raise ExperimentStateError(f"Experiment '{name}' is already concluded.", "read it in evals/EXPERIMENTS.md.")
     status = check_guardrails(store, experiment)
     if winner is not None and winner not in experiment.variants:
         raise ConfigError(f"'{winner}' is not a variant of '{name}'.", f"use one of: {', '.join(experiment.variants)}.")
     if not force:
         if status.winner is None:
-            raise ConfigError(f"Not concluding '{name}': {status.verdict}.",
-                              "wait for more conversations (`supportgraph experiment status NAME`), or pass --force "
-                              "--winner NAME to decide without significance (the log says it was forced).")
+            raise ExperimentStateError(
+                f"Not concluding '{name}': {status.verdict}.",
+                "wait for more conversations (`supportgraph experiment status NAME`), or pass --force "
+                "--winner NAME to decide without significance (the log says it was forced).")
         if winner is not None and winner != status.winner:
-            raise ConfigError(f"The live results favour {status.winner}, not {winner}: {status.verdict}.",
-                              "conclude without --winner, or pass --force to overrule the data.")
+            raise ExperimentStateError(f"The live results favour {status.winner}, not {winner}: {status.verdict}.",
+                                       "conclude without --winner, or pass --force to overrule the data.")
     chosen = winner or status.winner
     if chosen is None:
         raise ConfigError("Forcing a conclusion needs the winner named.", "pass --winner NAME.")

@@ -18,6 +18,7 @@ is the file's, unless the store holds a stop (experiments/live.py).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -122,10 +123,13 @@ def get_experiment(project_dir: Path, name: str) -> Experiment:
 
 
 def set_status(project_dir: Path, name: str, status: Status) -> None:
-    """Write the status into the file, keeping its comments (the change is reviewed like code)."""
+    """Write the status into the file, keeping its comments (the change is reviewed like code). The
+    file is replaced whole, so a turn reading it meanwhile never sees half of it."""
     path = experiments_dir(project_dir) / f"{name}.yaml"
     yaml = YAML()
     data = yaml.load(path.read_text(encoding="utf-8"))
     data["status"] = status
-    with path.open("w", encoding="utf-8") as handle:
+    partial = path.with_suffix(".yaml.partial")
+    with partial.open("w", encoding="utf-8") as handle:
         yaml.dump(data, handle)
+    os.replace(partial, path)

@@ -1,7 +1,8 @@
 """Staff accounts: created by the operator (`supportgraph staff add`), never a default password.
 
 Roles grant pages: agent (the handoff inbox: takes over conversations), reviewer (transcripts,
-review, and the inbox), editor (knowledge), admin (everything, including staff accounts).
+review, the inbox, and starting, stopping and concluding online experiments), editor (knowledge),
+admin (everything, including staff accounts). Any role reads the Experiments page.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from supportgraph.store.repository import Store
 Role = Literal["agent", "reviewer", "editor", "admin"]
 ROLES: tuple[str, ...] = ("agent", "reviewer", "editor", "admin")
 HANDOFF_ROLES = ("agent", "reviewer")  # who may claim and answer a handoff (and admins)
+EXPERIMENT_ROLES = ("reviewer",)  # who may start, stop and conclude an online experiment (and admins)
 MIN_PASSWORD_LENGTH = 12
 
 
