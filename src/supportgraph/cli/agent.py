@@ -97,10 +97,13 @@ def chat(thread: Annotated[Optional[str], typer.Option("--thread", help="Resume 
 @friendly_errors
 def changes(since: Annotated[str, typer.Option(help="7d, 2w, 12h, or any git date.")] = "7d",
             project: ProjectOption = None) -> None:
-    """What changed since a date: articles, prompts, brief, parameters, and metric deltas (markdown)."""
+    """What changed since a date: articles (committed, and edits saved with author and reason), prompts, brief,
+    parameters, and metric deltas (markdown)."""
     from supportgraph.changes import changes_since, render_markdown
+    from supportgraph.store import Store
 
-    sys.stdout.write(render_markdown(changes_since(settings_for(project).project_dir, since)))
+    settings = settings_for(project)
+    sys.stdout.write(render_markdown(changes_since(settings.project_dir, since, Store(settings.database_url))))
 
 
 @app.command()
