@@ -200,3 +200,31 @@ def test_changes_since_lists_the_saved_edits_beside_git(tmp_path, edits_store):
     assert changes_since(tmp_path, "last monday", edits_store).edits is not None  # a git date works too
     assert changes_since(tmp_path, "7d").edits is None and "Knowledge edits" not in render_markdown(
         changes_since(tmp_path, "7d"))
+
+
+def test_an_api_save_needs_a_reason_is_recorded_under_the_key_name_and_can_be_reverted(unit_agent):
+    from fastapi.testclient import TestClient
+
+    from supportgraph.api import create_app
+    from supportgraph.store.keys import create_key
+
+    staff = {"X-Api-Key": create_key(unit_agent.store, "acme", "helpdesk-sync", "staff", 600, 600)[0]}
+    path = unit_agent.settings.knowledge_dir / "policies" / "refunds.md"
+    original = path.read_text()
+    edited = original.replace("14 days", "30 days")
+    with TestClient(create_app(unit_agent.settings, agent=unit_agent, send_webhooks=False),
+                    raise_server_exceptions=False) as api:
+        assert api.put("/knowledge/articles/policy-refunds", headers=staff, json={"text": edited}).status_code == 422
+        mismatch = api.put("/knowledge/articles/other-id", headers=staff, json={"text": edited, "reason": "x"})
+        assert mismatch.status_code == 422 and path.read_text() == original  # refused before anything is written
+        saved = api.put("/knowledge/articles/policy-refunds", headers=staff,
+                        json={"text": edited, "reason": "refund window is now 30 days"})
+        assert saved.status_code == 200, saved.text
+        history = api.get("/knowledge/edits", headers=staff, params={"article_id": "policy-refunds"}).json()
+        assert [(e["id"], e["author"], e["reason"], e["kind"]) for e in history] == [
+            (saved.json()["edit_id"], "helpdesk-sync", "refund window is now 30 days", "edited")]
+        diff = api.get(f"/knowledge/edits/{history[0]['id']}", headers=staff).json()["diff"]
+        assert "-Duplicate charges are always refunded in full. Monthly plans: 14 days." in diff
+        reverted = api.post(f"/knowledge/edits/{history[0]['id']}/revert", headers=staff, json={"reason": "oops"})
+        assert reverted.status_code == 200 and reverted.json()["kb_version"] != saved.json()["kb_version"]
+        assert path.read_text() == original

@@ -14,6 +14,7 @@ from supportgraph.cli.common import (
     ProjectOption,
     agent_for,
     console,
+    err,
     friendly_errors,
     reindex,
     safe,
@@ -100,10 +101,16 @@ def changes(since: Annotated[str, typer.Option(help="7d, 2w, 12h, or any git dat
     """What changed since a date: articles (committed, and edits saved with author and reason), prompts, brief,
     parameters, and metric deltas (markdown)."""
     from supportgraph.changes import changes_since, render_markdown
+    from supportgraph.errors import StoreError
     from supportgraph.store import Store
 
     settings = settings_for(project)
-    sys.stdout.write(render_markdown(changes_since(settings.project_dir, since, Store(settings.database_url))))
+    try:
+        store = Store(settings.database_url)
+    except StoreError as error:  # git's half still answers
+        store = None
+        err.print(f"[yellow]Knowledge edits left out:[/] {safe(error.message)} Fix: {safe(error.fix)}")
+    sys.stdout.write(render_markdown(changes_since(settings.project_dir, since, store)))
 
 
 @app.command()
