@@ -1,8 +1,9 @@
 """What changed since a date: articles, prompts, brief and parameters, and the metric deltas.
 
-Reads git only (prompts, knowledge and evaluated metrics are all versioned),
-so it answers in about a second. ``since`` is any git date ("2026-11-01",
-"last monday") or a short form: 7d, 2w, 12h.
+Reads git (prompts, knowledge and evaluated metrics are all versioned) and, given the store,
+the knowledge base's edit history (store/kb_edits.py: saves from the Knowledge page, the API and
+``supportgraph kb edit``, with author and reason, committed or not), so it answers in about a
+second. ``since`` is any git date ("2026-11-01", "last monday") or a short form: 7d, 2w, 12h.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from supportgraph.errors import ConfigError
+from supportgraph.store.kb_edits import EditInfo, list_edits
+from supportgraph.store.repository import Store
 
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 SHORT = {"h": "hours", "d": "days", "w": "weeks", "m": "months"}
@@ -33,6 +36,7 @@ class Changes:
     changelog_lines: list[str] = field(default_factory=list)
     config: list[tuple[str, str]] = field(default_factory=list)     # brief, params, dvc.yaml
     metric_deltas: list[tuple[str, float | None, float | None]] = field(default_factory=list)
+    edits: list[EditInfo] | None = None  # None: no store was asked
 
 
 def _git(project: Path, *args: str) -> str:
@@ -98,7 +102,17 @@ def metric_history(project: Path, current: dict) -> list[dict]:
             for step, (commit, date, values) in enumerate(rows, 1)]
 
 
-def changes_since(project: Path, since: str) -> Changes:
+def window_start(project: Path, since: str) -> dt.datetime:
+    """The moment ``since`` names, for the store's rows: a short form or ISO date, else git's reading of it."""
+    try:
+        return since_datetime(since)
+    except ConfigError:
+        age = _git(project, "rev-parse", f"--since={git_date(since)}").strip()  # "--max-age=<unix time>"
+        return dt.datetime.fromtimestamp(int(age.rsplit("=", 1)[-1]), dt.UTC)
+
+
+def changes_since(project: Path, since: str, store: Store | None = None) -> Changes:
+    """What changed in git since ``since``, and with a ``store`` the knowledge-base edits saved since then."""
     date = git_date(since)
     head = _git(project, "rev-parse", "--short", "HEAD").strip()
     base = _git(project, "rev-list", "-1", f"--before={date}", "HEAD").strip() or EMPTY_TREE
@@ -120,6 +134,8 @@ def changes_since(project: Path, since: str) -> Changes:
     before, after = _metrics_at(project, base), _metrics_at(project, "HEAD")
     result.metric_deltas = [(name, before.get(name), after.get(name)) for name in sorted(set(before) | set(after))
                             if before.get(name) != after.get(name)]
+    if store is not None:
+        result.edits = list(reversed(list_edits(store, since=window_start(project, since))))
     return result
 
 
@@ -130,6 +146,12 @@ def render_markdown(changes: Changes) -> str:
         lines.extend([f"## {title}", ""] + ([f"- {status}: `{path}`" for status, path in rows] or ["- none"]) + [""])
 
     section("Articles", changes.articles)
+    if changes.edits is not None:
+        lines += [f"## Knowledge edits ({len(changes.edits)}, saved in the editor, API or CLI)", ""]
+        lines += [f"- #{e.id} {e.created_at:%Y-%m-%d %H:%M} UTC {e.author} "
+                  f"{e.kind} `{e.article_id}`: {e.reason}"
+                  for e in changes.edits] or ["- none"]
+        lines += ["", "See one with `supportgraph kb diff ID`.", ""] if changes.edits else [""]
     section("Prompts", changes.prompts)
     if changes.changelog_lines:
         lines += ["Changelog entries:", ""] + [f"> {line}" for line in changes.changelog_lines] + [""]

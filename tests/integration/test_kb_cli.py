@@ -45,16 +45,30 @@ def test_editor_workflow_end_to_end(kb, tmp_path):
 
     broken = tmp_path / "broken.md"
     broken.write_text("---\nid: faq-carbon\ntype: blogpost\n---\nText\n")
-    refused = invoke("kb", "edit", "faq-carbon", "--from-file", str(broken), "--no-index")
+    refused = invoke("kb", "edit", "faq-carbon", "--from-file", str(broken), "--reason", "typo", "--no-index")
     assert refused.exit_code == 1 and "not saved" in refused.output and "Fix:" in refused.output
     assert "carbon neutral since 2025" in (kb / "faqs" / "faq-carbon.md").read_text()
+
+    fixed = tmp_path / "fixed.md"
+    fixed.write_text((kb / "faqs" / "faq-carbon.md").read_text().replace("since 2025", "since 2024"))
+    edited = invoke("kb", "edit", "faq-carbon", "--from-file", str(fixed), "--reason", "the year was wrong",
+                    "--as", "erin", "--no-index")
+    assert edited.exit_code == 0 and "edit #2 by erin" in edited.output, edited.output
+    edits = " ".join(invoke("kb", "edits", "faq-carbon").output.split())
+    assert "#2" in edits and "erin edited faq-carbon: the year was wrong" in edits and "created faq-carbon" in edits
+    diff = invoke("kb", "diff", "2").output
+    assert "-Kitebase is carbon neutral since 2025." in diff and "+Kitebase is carbon neutral since 2024." in diff
+    reverted = invoke("kb", "revert", "2", "--as", "ada", "--no-index")
+    assert reverted.exit_code == 0 and "revert #2 (the year was wrong)" in reverted.output, reverted.output
+    assert "carbon neutral since 2025" in (kb / "faqs" / "faq-carbon.md").read_text()
+    assert "ada edited `faq-carbon`: revert #2" in invoke("changes", "--since", "1d").output
 
     export = tmp_path / "intercom.jsonl"
     export.write_text(json.dumps({"title": "Do you offer a nonprofit discount?", "body": "Yes, 50% for charities."}) + "\n")
     imported = invoke("kb", "import", str(export), "--no-index")
     assert imported.exit_code == 0 and "Imported 1 articles" in imported.output
 
-    removed = invoke("kb", "remove", "faq-carbon")
+    removed = invoke("kb", "remove", "faq-carbon", "--reason", "not a support topic")
     assert removed.exit_code == 0 and not (kb / "faqs" / "faq-carbon.md").exists()
 
     stats = " ".join(invoke("kb", "stats").output.split())

@@ -144,7 +144,7 @@ def test_two_replicas_share_memory_claims_limits_webhooks_and_the_index(cluster)
     assert before["citations"][0]["id"] == "faq-export-data" and EDITED_STEP[1][3:] in before["steps"]
     article = (cluster["knowledge"] / "faqs" / "faq-export-data.md").read_text()
     edited = httpx.put(f"{a}/knowledge/articles/faq-export-data", headers={"X-Api-Key": staff}, timeout=300,
-                       json={"text": article.replace(EDITED_STEP[1], EDITED_STEP[0])})
+                       json={"text": article.replace(EDITED_STEP[1], EDITED_STEP[0]), "reason": "new export step"})
     assert edited.status_code == 200, edited.text
     assert edited.json()["kb_version"] != before["kb_version"] and edited.json()["embedded_chunks"] > 0
     after = run(b, chat, httpx.post(f"{b}/threads", headers=alice, json={}).json()["thread_id"], question).json()

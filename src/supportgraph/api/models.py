@@ -134,10 +134,34 @@ class HistoryItem(BaseModel):
 class ArticleBody(BaseModel):
     text: str = Field(description="The whole article file: front matter, then markdown (knowledge/README.md).",
                       max_length=200_000)
+    reason: str = Field(description="Why, in a few words: kept in the KB history with the key's name as author.",
+                        min_length=1, max_length=200)
+
+
+class RevertBody(BaseModel):
+    reason: str = Field("", description="Added to the recorded reason 'revert #N (its reason)'.", max_length=150)
+
+
+class EditOut(BaseModel):
+    """One saved edit of the knowledge base (its texts: GET .../diff)."""
+
+    id: int
+    article_id: str
+    path: str
+    author: str
+    reason: str
+    kind: Literal["created", "edited", "removed"]
+    reverts: int | None = None
+    created_at: dt.datetime
+
+
+class EditDiff(EditOut):
+    diff: str = Field(description="A unified diff of the file, before -> after this edit.")
 
 
 class IndexOut(BaseModel):
     article_id: str | None = None
+    edit_id: int | None = Field(None, description="The KB history entry of this save; none when nothing changed.")
     kb_version: str
     embedded_chunks: int
     articles: int

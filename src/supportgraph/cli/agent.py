@@ -14,6 +14,7 @@ from supportgraph.cli.common import (
     ProjectOption,
     agent_for,
     console,
+    err,
     friendly_errors,
     reindex,
     safe,
@@ -97,10 +98,19 @@ def chat(thread: Annotated[Optional[str], typer.Option("--thread", help="Resume 
 @friendly_errors
 def changes(since: Annotated[str, typer.Option(help="7d, 2w, 12h, or any git date.")] = "7d",
             project: ProjectOption = None) -> None:
-    """What changed since a date: articles, prompts, brief, parameters, and metric deltas (markdown)."""
+    """What changed since a date: articles (committed, and edits saved with author and reason), prompts, brief,
+    parameters, and metric deltas (markdown)."""
     from supportgraph.changes import changes_since, render_markdown
+    from supportgraph.errors import StoreError
+    from supportgraph.store import Store
 
-    sys.stdout.write(render_markdown(changes_since(settings_for(project).project_dir, since)))
+    settings = settings_for(project)
+    try:
+        store = Store(settings.database_url)
+    except StoreError as error:  # git's half still answers
+        store = None
+        err.print(f"[yellow]Knowledge edits left out:[/] {safe(error.message)} Fix: {safe(error.fix)}")
+    sys.stdout.write(render_markdown(changes_since(settings.project_dir, since, store)))
 
 
 @app.command()

@@ -51,6 +51,31 @@ def kb_validate(project: ProjectOption = None,
 
 
 NoIndexOption = Annotated[bool, typer.Option("--no-index", help="Only write the file; index later.")]
+AuthorOption = Annotated[Optional[str], typer.Option(
+    "--as", help="Who is editing, for the KB history; default: your login name.")]
+ReasonOption = Annotated[str, typer.Option(help="Why, in a few words (kept in the KB history).")]
+
+
+def _author(name: str | None) -> str:
+    import getpass
+
+    return (name or getpass.getuser()).strip()
+
+
+def _store(settings):
+    from supportgraph.store import Store
+
+    return Store(settings.database_url)
+
+
+def _saved(settings, saved, no_index: bool) -> None:
+    if saved.edit is None:
+        console.print("No change.")
+        return
+    console.print(f"Saved {safe(saved.article.path)} as edit #{saved.edit.id} by {safe(saved.edit.author)}: "
+                  f"{safe(saved.edit.reason)}")
+    if not no_index:
+        reindex(settings, quiet=True)
 
 
 @app.command("add")
@@ -61,51 +86,103 @@ def kb_add(article_id: Annotated[str, typer.Option("--id", help="Unique id, e.g.
            area: Annotated[str, typer.Option(help="Product area, e.g. billing.")] = "general",
            tags: Annotated[str, typer.Option(help="Comma-separated tags.")] = "",
            body_file: Annotated[Optional[Path], typer.Option(help="Markdown body; default: open $EDITOR.")] = None,
-           no_index: NoIndexOption = False, project: ProjectOption = None) -> None:
-    """Create an article (validated before it is written) and index it."""
-    from supportgraph.knowledge.editing import new_article
+           reason: Annotated[str, typer.Option(help="Why (kept in the KB history).")] = "new article",
+           author: AuthorOption = None, no_index: NoIndexOption = False, project: ProjectOption = None) -> None:
+    """Create an article (validated before it is written, recorded in the KB history) and index it."""
+    from supportgraph.knowledge.editing import new_article_text
+    from supportgraph.knowledge.versions import versioned_save
 
     settings = settings_for(project)
     body = body_file.read_text(encoding="utf-8") if body_file else typer.edit(f"# {title}\n\n") or ""
-    article = new_article(settings.knowledge_dir, id=article_id, title=title, type=type, body=body,
-                          product_area=area, tags=[t.strip() for t in tags.split(",") if t.strip()])
-    console.print(f"Created {settings.knowledge_dir.name}/{safe(article.path)}")
-    if not no_index:
-        reindex(settings, quiet=True)
+    text = new_article_text(id=article_id, title=title, type=type, body=body, product_area=area,
+                            tags=[t.strip() for t in tags.split(",") if t.strip()])
+    saved = versioned_save(settings.knowledge_dir, _store(settings), text, author=_author(author), reason=reason)
+    console.print(f"Created {settings.knowledge_dir.name}/{safe(saved.article.path)}")
+    _saved(settings, saved, no_index)
 
 
 @app.command("edit")
 @friendly_errors
-def kb_edit(article_id: str, from_file: Annotated[Optional[Path], typer.Option(
+def kb_edit(article_id: str, reason: ReasonOption, from_file: Annotated[Optional[Path], typer.Option(
                 "--from-file", help="Replace the whole file (front matter + body); default: open $EDITOR.")] = None,
-            no_index: NoIndexOption = False, project: ProjectOption = None) -> None:
-    """Edit an article; an edit that does not validate is not saved."""
-    from supportgraph.knowledge.editing import find_article, save_article_text
+            author: AuthorOption = None, no_index: NoIndexOption = False, project: ProjectOption = None) -> None:
+    """Edit an article; an edit that does not validate is not saved. Each save is kept in the KB history."""
+    from supportgraph.knowledge.editing import find_article
+    from supportgraph.knowledge.versions import check_reason, versioned_save
 
     settings = settings_for(project)
+    check_reason(reason)  # before the editor opens, not after the work is done
     article = find_article(settings.knowledge_dir, article_id)
     current = (settings.knowledge_dir / article.path).read_text(encoding="utf-8")
     text = from_file.read_text(encoding="utf-8") if from_file else typer.edit(current, extension=".md")
-    if text is None or text == current:
+    if text is None:
         console.print("No change.")
         return
-    save_article_text(settings.knowledge_dir, text, article.path)
-    console.print(f"Saved {safe(article.path)}")
-    if not no_index:
-        reindex(settings, quiet=True)
+    _saved(settings, versioned_save(settings.knowledge_dir, _store(settings), text, author=_author(author),
+                                    reason=reason, relative_path=article.path), no_index)
 
 
 @app.command("remove")
 @friendly_errors
-def kb_remove(article_id: str, no_index: NoIndexOption = False, project: ProjectOption = None) -> None:
-    """Delete an article's file and drop it from the index."""
-    from supportgraph.knowledge.editing import remove_article
+def kb_remove(article_id: str, reason: ReasonOption, author: AuthorOption = None, no_index: NoIndexOption = False,
+              project: ProjectOption = None) -> None:
+    """Delete an article's file and drop it from the index (kept in the KB history: `kb revert` brings it back)."""
+    from supportgraph.knowledge.versions import versioned_remove
 
     settings = settings_for(project)
-    article = remove_article(settings.knowledge_dir, article_id)
-    console.print(f"Removed {safe(article.path)}")
+    saved = versioned_remove(settings.knowledge_dir, _store(settings), article_id, author=_author(author),
+                             reason=reason)
+    console.print(f"Removed {safe(saved.article.path)} (edit #{saved.edit.id})")
     if not no_index:
         reindex(settings, quiet=True)
+
+
+@app.command("edits")
+@friendly_errors
+def kb_edits(article_id: Annotated[Optional[str], typer.Argument(help="Only this article's edits.")] = None,
+             since: Annotated[Optional[str], typer.Option(help="7d, 2w, 12h or a date.")] = None,
+             limit: Annotated[int, typer.Option("-n", help="How many edits.")] = 20,
+             project: ProjectOption = None) -> None:
+    """Saved edits, newest first: id, when, who, what and why (see one with `kb diff ID`)."""
+    from supportgraph.changes import window_start
+    from supportgraph.knowledge.versions import list_edits
+
+    settings = settings_for(project)
+    start = window_start(settings.project_dir, since) if since else None
+    edits = list_edits(_store(settings), article_id, since=start, limit=limit)
+    for e in edits:
+        console.print(f"[bold]#{e.id}[/] {e.created_at:%Y-%m-%d %H:%M} UTC  {safe(e.author)} {e.kind} "
+                      f"[bold]{safe(e.article_id)}[/]: {safe(e.reason)}")
+    if not edits:
+        console.print("No edits recorded" + (f" for {safe(article_id)}." if article_id else "."))
+
+
+@app.command("diff")
+@friendly_errors
+def kb_diff(edit_id: int, to: Annotated[Optional[int], typer.Option(
+                "--to", help="Compare the version after EDIT_ID with the one after this edit instead.")] = None,
+            project: ProjectOption = None) -> None:
+    """What one edit changed, as a unified diff (or two versions of an article against each other)."""
+    from supportgraph.knowledge.versions import edit_diff, versions_diff
+    from supportgraph.security.text import printable
+    from supportgraph.store.kb_edits import get_edit
+
+    store = _store(settings_for(project))
+    diff = versions_diff(store, edit_id, to) if to is not None else edit_diff(get_edit(store, edit_id))
+    sys.stdout.write(printable(diff) if diff else "No difference.\n")  # plain text: a diff is not Rich markup
+
+
+@app.command("revert")
+@friendly_errors
+def kb_revert(edit_id: int, note: Annotated[str, typer.Option(
+                  "--reason", help="Why (added to 'revert #N (its reason)').")] = "",
+              author: AuthorOption = None, no_index: NoIndexOption = False, project: ProjectOption = None) -> None:
+    """Put an article back as it was before edit EDIT_ID (a new edit in the history), and re-index."""
+    from supportgraph.knowledge.versions import revert_edit
+
+    settings = settings_for(project)
+    _saved(settings, revert_edit(settings.knowledge_dir, _store(settings), edit_id, author=_author(author), note=note),
+           no_index)
 
 
 @app.command("import")

@@ -4,6 +4,7 @@ from supportgraph.store import (  # noqa: F401  (register their tables before an
     api_models,
     experiments,
     handoffs,
+    kb_edits,
     sessions,
 )
 from supportgraph.store.repository import FeedbackIn, Store, TurnRecord
