@@ -78,8 +78,9 @@ def show_timeline(readable: Timeline) -> None:
     st.info(safe_markdown(confidence.explanation, hosts), icon=":material/psychology:")
     for detail in confidence.details:
         st.caption(safe_markdown(detail, hosts))
-    if not readable.steps:
-        st.caption("No graph steps on this turn's trace.")
+    if not readable.steps:  # a person's reply, a waiting message, or a turn stored before steps were traced
+        if confidence.verdict not in ("human", "waiting"):
+            st.caption("No graph steps on this turn's trace.")
         return
     rows = pd.DataFrame([{
         "#": step.number, "step": step.node, "what it does": step.label, "starts at (ms)": step.start_ms,
