@@ -7,10 +7,14 @@ import pytest
 import yaml
 from streamlit.testing.v1 import AppTest
 
+from supportgraph.agents.brief import load_brief
+from supportgraph.agents.handoff import HandoffDesk
 from supportgraph.agents.service import SupportAgent
 from supportgraph.config import Settings
 from supportgraph.evals.datasets import load_dataset
-from supportgraph.store import FeedbackIn
+from supportgraph.store import FeedbackIn, Store
+from supportgraph.store.handoffs import latest_handoff
+from supportgraph.store.staff import add_staff
 from tests.conftest import EVALUATED_METRICS, REPO, write_evaluated_project
 from tests.ui.conftest import PASSWORD, app, sign_in
 
@@ -152,3 +156,57 @@ def test_dashboard_charts_are_readable_with_one_day_of_data(conversations):
     assert daily["x"]["field"] == "day" and daily["x"]["type"] != "temporal"  # one day is a bar, not a hairline
     assert latency["x"]["sort"] is None  # the bins' own order
     assert flags["y"]["axis"]["labelLimit"] == 0  # labels whole
+
+
+def test_transcripts_show_each_turns_steps_latencies_and_why_it_answered(conversations):
+    """The trace reads as a step timeline with the confidence explained, not only as JSON."""
+    escalated, answered = conversations
+    stored = Store(Settings().database_url).conversation(answered.thread_id).turns[-1]
+    at = sign_in(app(), "rick", PASSWORD)
+    at.switch_page("views/transcripts.py").run()
+    at.selectbox(key="tr_conversation").select(answered.thread_id).run()
+    assert not at.exception and not at.error
+    steps = at.dataframe[0].value
+    assert list(steps["step"]) == [n["node"] for n in stored.trace["nodes"]] == [
+        "guard", "summarize", "retrieve", "answer", "check", "confirm", "output_guard"]
+    assert list(steps["latency (ms)"]) == [n["ms"] for n in stored.trace["nodes"]]
+    assert set(steps["model call"]) == {"-"}  # the deterministic twins answered: no model call on any step
+    threshold = load_brief(Settings().brief_path).escalation.min_confidence
+    why = " ".join(i.value for i in at.info)
+    assert f"answered: confidence {answered.confidence:.2f} ≥ the answer threshold {threshold:.2f}." in why
+    assert "margin over the second article" in _texts(at) and "calibrated probability" in _texts(at)
+    assert any(e.label == "Raw trace (JSON)" for e in at.expander)  # still there for engineers
+    assert any(e.label.startswith("1. ") and "cited" in e.label for e in at.expander)  # retrieved, ranked
+
+    at.selectbox(key="tr_conversation").select(escalated.thread_id).run()
+    why = " ".join(i.value for i in at.info)
+    assert "escalated: Legal matters are handled by a person (decided before retrieval" in why
+    assert "escalated" in at.dataframe[0].value.set_index("step").loc["escalate", "flags"]
+
+
+def test_dashboard_charts_time_to_first_human_reply_once_a_person_replied(conversations):
+    escalated, _ = conversations
+    store = Store(Settings().database_url)
+    at = sign_in(app(), "rick", PASSWORD)
+    at.switch_page("views/dashboard.py").run()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Handoffs still waiting"] == "1" and metrics["Time to first human reply (median)"] == "-"
+    assert "No handoff in this window has had a human reply yet." in _texts(at)
+
+    add_staff(store, "alex", PASSWORD, "agent")
+    desk = HandoffDesk(store, load_brief(Settings().brief_path))
+    handoff = latest_handoff(store, escalated.thread_id)
+    desk.claim(handoff.id, "alex")
+    desk.reply(handoff.id, "alex", "Hi, I'm passing this to our legal team today.")
+    at.switch_page("views/dashboard.py").run()
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Handoffs still waiting"] == "0"
+    assert metrics["Time to first human reply (median)"].endswith(" s")  # seconds ago, in seconds
+    assert metrics["Time to first human reply (p90)"] != "-"
+    chart = next(spec for spec in (json.loads(c.proto.spec) for c in at.get("vega_lite_chart"))
+                 if str(spec["encoding"].get("y", {}).get("title")).startswith("time to first reply"))
+    encoding = chart["encoding"]
+    assert encoding["x"]["field"] == "day" and encoding["x"]["type"] != "temporal"  # one day is whole bars
+    assert encoding["x"]["axis"]["labelLimit"] == 0 and encoding["y"]["title"] == "time to first reply (s)"
+    assert encoding["xOffset"]["field"] == "measure"  # median and p90 side by side

@@ -1,5 +1,6 @@
 """Staff page (any role): the stand-up dashboard. The implementation checklist's five tracks,
-computed from the project's state, and the charts people would rather look at than read."""
+computed from the project's state, and the charts people would rather look at than read
+(feedback, outcomes, latency, flags and tags, time to the first human reply on handoffs)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import streamlit as st
 from support_ui import get_agent, staff_role
 
 from supportgraph.checklist import checklist
-from supportgraph.review.stats import dashboard_stats
+from supportgraph.review.stats import dashboard_stats, duration, duration_unit, reply_times
 from supportgraph.store.staff import can_open
 
 if not can_open(staff_role(), "staff"):
@@ -63,3 +64,29 @@ with right:
         st.altair_chart(alt.Chart(counts).mark_bar().encode(
             x=alt.X("conversations:Q", axis=alt.Axis(tickMinStep=1)),
             y=alt.Y("what:N", sort="-x", title=None, axis=alt.Axis(labelLimit=0))), use_container_width=True)
+
+st.subheader("Handoffs to people")
+replies = reply_times(agent.store, since)
+median, slowest, waiting = st.columns(3)
+median.metric("Time to first human reply (median)", "-" if replies.median_s is None else duration(replies.median_s),
+              help="From the handoff being queued to a person's first reply, over the handoffs of this window.")
+slowest.metric("Time to first human reply (p90)", "-" if replies.p90_s is None else duration(replies.p90_s),
+               help="Nine in ten handoffs got their first reply within this time.")
+waiting.metric("Handoffs still waiting", replies.waiting,
+               help="Queued or claimed, and nobody has replied yet (any age)."
+               + (f" The oldest has waited {duration(replies.oldest_waiting_s)}." if replies.oldest_waiting_s else ""))
+if replies.days:
+    unit, size = duration_unit(max(d.p90_s for d in replies.days))
+    times = pd.DataFrame([{"day": f"{d.day:%b %d}", "measure": measure, "time": round(value / size, 2),
+                           "handoffs": d.replied}
+                          for d in replies.days for measure, value in (("median", d.median_s), ("p90", d.p90_s))])
+    st.markdown("**Time to first human reply, by the day the handoff was queued**")
+    # Days as labels and the two measures side by side: one day of data is two whole bars.
+    st.altair_chart(alt.Chart(times).mark_bar().encode(
+        x=alt.X("day:N", sort=None, title=None, axis=alt.Axis(labelAngle=0, labelLimit=0)),
+        xOffset=alt.XOffset("measure:N", sort=["median", "p90"]),
+        y=alt.Y("time:Q", title=f"time to first reply ({unit})"),
+        color=alt.Color("measure:N", title=None, sort=["median", "p90"]),
+        tooltip=["day", "measure", "time", "handoffs"]), width="stretch")
+else:
+    st.caption("No handoff in this window has had a human reply yet.")

@@ -1,18 +1,21 @@
-"""Staff page (reviewers): filter conversations, read each turn's trace beside what was retrieved,
-tag what went wrong, and promote a failure into the golden set."""
+"""Staff page (reviewers): filter conversations, read each turn's step timeline (and why it answered,
+asked or escalated) beside what was retrieved, tag what went wrong, and promote a failure into the golden set."""
 
 from __future__ import annotations
 
 import datetime as dt
 
+import altair as alt
+import pandas as pd
 import streamlit as st
-from support_ui import get_agent, markdown, show_error, staff_role
+from support_ui import allowed_hosts, get_agent, markdown, show_error, staff_role
 from support_ui import label as safe_label
 
 from supportgraph.errors import SupportGraphError
 from supportgraph.evals.datasets import load_dataset
 from supportgraph.review.flags import REVIEW_FLAGS
 from supportgraph.review.golden import case_id_for, promote_to_golden
+from supportgraph.review.timeline import Timeline, timeline
 from supportgraph.review.transcripts import (
     ConversationView,
     TranscriptFilter,
@@ -22,6 +25,7 @@ from supportgraph.review.transcripts import (
     mark_reviewed,
     tag_conversation,
 )
+from supportgraph.security.markup import safe_markdown
 from supportgraph.store.staff import can_open
 
 if not can_open(staff_role(), "reviewer"):  # the navigation hides this page too; this is the second lock
@@ -62,8 +66,50 @@ def label(view: ConversationView) -> str:
     return f"{view.created_at:%m-%d %H:%M} · {view.summary[:70]}{flags}"  # a selectbox option: plain text
 
 
+def title_of(article_id: str) -> str | None:
+    article = agent.retriever.article(article_id)
+    return article.title if article else None
+
+
+def show_timeline(readable: Timeline) -> None:
+    """The turn's steps in order (like a Langfuse trace), with the confidence explained above them."""
+    confidence = readable.confidence
+    hosts = allowed_hosts()  # the explanation quotes routing's reason and the brief's topic reasons
+    st.info(safe_markdown(confidence.explanation, hosts), icon=":material/psychology:")
+    for detail in confidence.details:
+        st.caption(safe_markdown(detail, hosts))
+    if not readable.steps:  # a person's reply, a waiting message, or a turn stored before steps were traced
+        if confidence.verdict not in ("human", "waiting"):
+            st.caption("No graph steps on this turn's trace.")
+        return
+    rows = pd.DataFrame([{
+        "#": step.number, "step": step.node, "what it does": step.label, "starts at (ms)": step.start_ms,
+        "latency (ms)": step.ms,
+        "model call": "; ".join(call.describe() for call in step.model_calls) or "-",
+        "fell back": ", ".join(call.status for call in step.model_calls if call.fell_back) or "",
+        "flags": ", ".join(step.flags)} for step in readable.steps])
+    timed = [s.ms for s in readable.steps if s.ms is not None]
+    st.dataframe(rows, hide_index=True, width="stretch", column_config={
+        "latency (ms)": st.column_config.ProgressColumn(format="%.0f ms", min_value=0,
+                                                         max_value=max([*timed, 1.0])),
+        "starts at (ms)": st.column_config.NumberColumn(format="%.0f")})
+    if timed:  # a waterfall: where each step sat in the turn
+        bars = pd.DataFrame([{"step": f"{s.number}. {s.node}", "start": s.start_ms, "end": s.start_ms + s.ms,
+                              "ms": s.ms} for s in readable.steps if s.ms is not None])
+        st.altair_chart(alt.Chart(bars).mark_bar().encode(
+            x=alt.X("start:Q", title="ms since the turn's graph started"), x2="end:Q",
+            y=alt.Y("step:N", sort=None, title=None, axis=alt.Axis(labelLimit=0)),
+            tooltip=["step", "ms"]).properties(height=24 * len(bars) + 40), width="stretch")
+    outside = (f", {readable.overhead_ms:.0f} ms of it outside the graph steps (redaction, memory, store)"
+               if readable.overhead_ms is not None else "")
+    st.caption(f"Turn {readable.total_ms:.0f} ms{outside} · model {safe_label(readable.model)}")
+    if readable.turn_flags:
+        st.caption("Flags not raised by a recorded step: " + safe_label(", ".join(readable.turn_flags)))
+
+
 def show_turn(turn: TurnView) -> None:
     trace_col, retrieved_col = st.columns([3, 2])
+    readable = timeline(turn, title_of, brief.escalation.min_confidence)
     with trace_col:
         if turn.customer_message:
             st.markdown("**Customer:**")
@@ -77,21 +123,19 @@ def show_turn(turn: TurnView) -> None:
             st.warning("Flags: " + ", ".join(turn.review_flags))
         if turn.thumb or turn.stars or turn.comment:
             st.info(f"Feedback: {turn.thumb or ''} {f'{turn.stars}★' if turn.stars else ''} {safe_label(turn.comment or '')}")
-        with st.expander("Trace"):
-            st.json({"step_flags": turn.step_flags, "steps_ms": turn.trace.get("nodes", []),
-                     "llm_calls": turn.trace.get("llm_calls", []), "model": turn.trace.get("model")},
-                    expanded=False)
+        show_timeline(readable)
+        with st.expander("Raw trace (JSON)"):  # for engineers: everything the turn recorded
+            st.json({"step_flags": turn.step_flags, "retrieved": turn.retrieved, **turn.trace}, expanded=False)
     with retrieved_col:
         st.markdown("**Retrieved**")
-        cited = {c["id"] for c in turn.citations}
-        for hit in turn.retrieved[:5]:
-            article = agent.retriever.article(hit["id"])
-            title = article.title if article else hit["id"]
-            with st.expander(f"{safe_label(title)} · {hit['score']:.2f}{' · cited' if hit['id'] in cited else ''}",
-                             icon=":material/bookmark:" if hit["id"] in cited else None):
-                st.caption(f"`{hit['id']}`")  # article ids are [a-z0-9/_-] (articles.ID_PATTERN)
+        for passage in readable.passages[:5]:
+            article = agent.retriever.article(passage.id)
+            with st.expander(f"{passage.rank}. {safe_label(passage.title)} · {passage.score:.2f}"
+                             f"{' · cited' if passage.cited else ''}",
+                             icon=":material/bookmark:" if passage.cited else None):
+                st.caption(f"`{passage.id}`")  # article ids are [a-z0-9/_-] (articles.ID_PATTERN)
                 markdown(article.body[:1500] if article else "No longer in the knowledge base.")
-        if not turn.retrieved:
+        if not readable.passages:
             st.caption("Nothing retrieved for this turn.")
 
 

@@ -15,6 +15,7 @@ from langgraph.types import Command
 from supportgraph.agents import llm_steps, routing, twins
 from supportgraph.agents.state import TURN_FIELDS, AgentContext, SupportState
 from supportgraph.knowledge.articles import numbered_items
+from supportgraph.knowledge.calibration import FEATURES, features
 
 DEVICE_LABELS = {"ios": "iOS", "android": "Android", "windows": "Windows", "mac": "Mac", "web": "Web"}
 RETRIEVE_K = 5
@@ -90,7 +91,8 @@ def _hits(retriever, query: str, exclude: list[str]) -> tuple[list[dict], float]
     hits = retriever.search(query, k=RETRIEVE_K, exclude=exclude)
     return ([{"id": h.article.id, "title": h.article.title, "type": h.article.type, "score": round(h.score, 4),
               "dense": h.dense_score, "requires": h.article.requires, "chats": h.chats,
-              "passages": [p.text for p in h.passages[:3]], "sections": [p.section for p in h.passages[:3]]}
+              "passages": [p.text for p in h.passages[:3]], "sections": [p.section for p in h.passages[:3]],
+              "features": dict(zip(FEATURES, (round(x, 4) for x in features([h]))))}  # what confidence weighs
              for h in hits], retriever.confidence(hits))
 
 

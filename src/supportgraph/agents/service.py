@@ -27,6 +27,7 @@ from supportgraph.agents.state import AgentContext
 from supportgraph.config import Settings
 from supportgraph.errors import ThreadBusyError
 from supportgraph.experiments.serving import Arm, Cohorts
+from supportgraph.knowledge.calibration import FEATURES, calibration_for
 from supportgraph.knowledge.embedding import Embedder, SentenceTransformerEmbedder
 from supportgraph.knowledge.retrieval import Retriever
 from supportgraph.prompts.history import prompts_dir_for
@@ -73,6 +74,7 @@ class StepEvent(BaseModel):
     thread_id: str
     node: str
     ms: float
+    flags: list[str] = Field(default_factory=list, description="Step flags this step added (kept on the trace).")
 
 
 class SupportAgent:
@@ -168,7 +170,7 @@ class SupportAgent:
                 node_ms: list[dict] = []
                 for step in self._run_graph(prepared, thread_id, arm):
                     if isinstance(step, StepEvent):
-                        node_ms.append({"node": step.node, "ms": step.ms})
+                        node_ms.append({"node": step.node, "ms": step.ms, **({"flags": step.flags} if step.flags else {})})
                         renew_claim(self._store, thread_id, owner, self.settings.turn_lease_s)
                         yield step
                     else:
@@ -201,7 +203,7 @@ class SupportAgent:
             confidence=state.get("confidence", 0.0), kb_version=self.retriever.kb_version,
             latency_ms=latency_ms, flags=flags, handoff=state.get("handoff"),
             trace={"llm_calls": llm_calls, "model": self._model_name(), "nodes": node_ms,
-                   "prompts": self._prompt_versions(arm.prompt_label),
+                   "prompts": self._prompt_versions(arm.prompt_label), "decision": _decision(state, arm),
                    **({"experiment": arm.trace()} if arm.trace() else {})},
             checkpoint_id=self.memory.latest_id(thread_id),
         )
@@ -243,6 +245,7 @@ class SupportAgent:
                                grounding=self.grounding, prompts=self.prompts,
                                prompt_label=arm.prompt_label, json_mode=self.settings.chat_json_mode)
         state: dict = {}
+        seen: list[str] = []  # step flags so far, to tell which step added which
         last = time.perf_counter()
         for mode, chunk in self._graph.stream({"message": prepared.agent_text, "input_flags": prepared.flags},
                                               config={"configurable": {"thread_id": thread_id}}, context=context,
@@ -251,8 +254,11 @@ class SupportAgent:
                 state = chunk
                 continue
             now = time.perf_counter()
-            for node in chunk:
-                yield StepEvent(thread_id=thread_id, node=node, ms=round((now - last) * 1000, 1))
+            for node, update in chunk.items():
+                flags = [f for f in ((update or {}).get("flags") or []) if f not in seen] \
+                    if isinstance(update, dict) else []
+                seen += flags
+                yield StepEvent(thread_id=thread_id, node=node, ms=round((now - last) * 1000, 1), flags=flags)
             last = now
         yield state
 
@@ -266,3 +272,18 @@ class SupportAgent:
         if self.model is None:
             return "twins"
         return self.settings.chat_model or getattr(self.model, "model_name", None) or self.model._llm_type
+
+
+def _decision(state: dict, arm: Arm) -> dict:
+    """What the routing decision saw, for the trace (review/timeline.py explains it to reviewers): the
+    threshold this turn's brief set, the reason routing gave, and the best article's confidence features
+    with the calibration that weighed them."""
+    decision: dict = {"intent": state.get("intent", ""), "min_confidence": arm.brief.escalation.min_confidence,
+                      "reason": state.get("escalation_reason", "")}
+    hits = state.get("hits") or []
+    if hits and hits[0].get("features"):
+        calibration = calibration_for(arm.retriever.manifest, arm.retriever.params)
+        decision["features"] = hits[0]["features"]
+        decision["calibration"] = {"source": calibration.source, "intercept": calibration.intercept,
+                                   "weights": dict(zip(FEATURES, calibration.weights()))}
+    return decision
