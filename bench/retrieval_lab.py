@@ -150,6 +150,7 @@ def build_channels(bench_set, embedder, chunk_words: int, noise: bool = False, c
         "bm25_title": _bm25_matrix([a.title for a in articles], lexical_questions),
         "bm25_bigram": _per_article(_bm25_bigram_matrix([f"{title_of[ids[i]]} {c.section} {c.text}" for i, c in chunks],
                                                         lexical_questions), owner, len(ids)),
+        "title_phrase": _bm25_bigram_matrix([a.title for a in articles], lexical_questions),
     }
     channels["coverage"] = _coverage([f"{a.title} {a.body}" for a in articles], lexical_questions)
     channels["title_coverage"] = _coverage([a.title for a in articles], lexical_questions)
@@ -263,6 +264,9 @@ def designs() -> list[Design]:
             found.append(Design(dense + lexical, norm))
     found.append(Design(("dense", "dense_title", "bm25_bigram"), "zscore"))
     found.append(Design(("dense", "dense_title", "bm25", "bm25_bigram"), "zscore", (1, 1, 0.5, 0.5)))
+    found.append(Design(("dense", "dense_title", "bm25", "title_phrase"), "zscore"))
+    found.append(Design(("dense", "dense_title", "bm25", "title_phrase"), "zscore", (1, 1, 1, 0.5)))
+    found.append(Design(("dense", "dense_title", "bm25_bigram", "title_phrase"), "zscore", (1, 1, 1, 0.5)))
     for extra in (("coverage",), ("title_coverage",), ("bm25_title",)):
         found.append(Design(("dense", "dense_title", "bm25") + extra, "zscore"))
         found.append(Design(("dense", "dense_title", "bm25") + extra, "zscore", (1, 1, 1, 0.5)))
