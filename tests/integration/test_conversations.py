@@ -27,6 +27,13 @@ def test_a_confirmation_with_a_negation_in_it_resolves_the_issue(real_agent):
     assert real_agent.store.conversation("t").status == "resolved"
 
 
+@pytest.mark.parametrize("request_", ["show me my configuration", "please explain the refund policy"])
+def test_a_request_after_an_answer_is_a_new_question_not_a_confirmation(real_agent, request_):
+    reply = after_an_answer(real_agent, "t", request_)  # found in the browser: read as "it worked"
+    assert reply.outcome != "resolved" and "glad that's sorted" not in reply.answer
+    assert real_agent.store.conversation("t").status != "resolved"
+
+
 def test_praise_then_a_new_error_is_not_read_as_resolved(real_agent):
     reply = after_an_answer(real_agent, "t", "Great, but now I get error 500")
     assert reply.outcome in ("answered", "escalated") and "glad that's sorted" not in reply.answer

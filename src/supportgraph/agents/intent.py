@@ -57,7 +57,10 @@ _OPENER = re.compile(r"^(?:and|so|oh|well|um+|uh+)\b[\s,]*", re.IGNORECASE)
 _QUESTION_START = re.compile(r"^(?:(?:how|what|where|why|when|which|who|whom|whose|whats|hows|wheres|whos)\b|(?:can|could|may|is|are|am|do|does|"
                              r"did|will|would|should|shall|have|has)\s+(?:i|we|you|it|my|our|the|there|a|an|this|that|"
                              r"they|he|she|someone|anyone|anybody|somebody|me|us)\b|any\s+(?:way|idea|chance|news|"
-                             r"update|other)\b)", re.IGNORECASE)
+                             r"update|other)\b"
+                             # a request asks too ("show me my invoices", "please explain the refund policy"; not "give me 5 min")
+                             r"|(?:please\s+)?(?:show|tell|walk|help)\s+(?:me|us)\b|(?:please\s+)?explain\b)",
+                             re.IGNORECASE)
 
 # --- rules ------------------------------------------------------------------------------------
 _HUMAN = [re.compile(p, re.IGNORECASE) for p in (
