@@ -42,6 +42,7 @@ import functools
 import importlib.util
 import re
 import threading
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from supportgraph.errors import ConfigError
@@ -162,12 +163,16 @@ WINDOW = 5_000
 OVERLAP = 200  # longer than any one piece of personal data
 
 
-def redact(text: str) -> tuple[str, list[str]]:
-    """Replace personal data with ``[KIND]`` placeholders; return the kinds found."""
+def redact(text: str, own_names: Iterable[str] = ()) -> tuple[str, list[str]]:
+    """Replace personal data with ``[KIND]`` placeholders; return the kinds found.
+
+    ``own_names``: the writer's own names (a staff member's "Hi, I'm Alex"), kept as written."""
     if not text or not text.strip():
         return text, []
     analyzer, anonymizer = _engines()
-    findings = [r for r in _analyze(analyzer, text) if r.score >= MIN_SCORE.get(r.entity_type, 0.0)]
+    keep = {name.casefold() for name in own_names if name}
+    findings = [r for r in _analyze(analyzer, text) if r.score >= MIN_SCORE.get(r.entity_type, 0.0)
+                and not (r.entity_type == "PERSON" and text[r.start:r.end].casefold() in keep)]
     if not findings:
         return text, []
     from presidio_anonymizer.entities import ConflictResolutionStrategy, OperatorConfig

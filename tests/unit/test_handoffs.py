@@ -74,6 +74,10 @@ def test_one_person_claims_and_replies_through_the_guard(unit_agent, desk):
     first = answered.first_reply_at
     desk.reply(handoff.id, "alex", "Still here.")
     assert latest_handoff(unit_agent.store, "t1").first_reply_at == first  # the first reply's time is kept
+    # The person's own name is theirs to give; anyone else's is still redacted.
+    desk.reply(handoff.id, "alex", "Hi, I'm Alex from billing. My name is Maria Gonzalez, said your colleague.")
+    shown = unit_agent.store.conversation("t1").turns[-1].reply
+    assert "I'm Alex" in shown and "Maria Gonzalez" not in shown and "[PERSON]" in shown
 
 
 def test_handing_back_lets_the_bot_answer_and_closing_resolves(unit_agent, desk):

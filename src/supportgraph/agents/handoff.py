@@ -9,6 +9,7 @@ person is told why. Notices to the customer never name the person or show staff 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 from supportgraph import privacy
@@ -90,7 +91,7 @@ class HandoffDesk:
         if len(text) > MAX_REPLY_CHARS:
             raise ReplyRejectedError(f"The reply is longer than {MAX_REPLY_CHARS:,} characters.", "shorten it.")
         get_handoff(self.store, handoff_id)  # a clear "no such handoff" before any work
-        redacted, kinds = privacy.redact(text)
+        redacted, kinds = privacy.redact(text, own_names=re.split(r"[._\-\s]+", username))  # "Hi, I'm Alex"
         guarded = guard_reply(redacted, self.brief)
         if guarded.blocked:
             raise ReplyRejectedError("The reply was not sent: the output guard blocked it "
