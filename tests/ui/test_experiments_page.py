@@ -71,6 +71,9 @@ def test_the_live_cohort_beside_the_offline_results_with_a_guardrail_stop(projec
     assert "not enough data yet: 30 of 100" in texts
     live = at.dataframe[0].value
     assert live.loc["conversations", "production"] == "30" and live.loc["escalation", "cautious"].startswith("0.533")
+    offline = at.dataframe[1].value  # beside it, each variant's golden-set figures (evals/results, dvc repro)
+    assert float(offline.loc["hit@1", "production"]) > 0.5 and float(offline.loc["hit@1", "cautious"]) > 0.5
+    assert offline.loc["questions", "production"] == offline.loc["questions", "cautious"] != "–"
     assert "Offline: variants on the golden set" in [s.value for s in at.subheader]
     # an editor reads, and is told who may act
     assert "needs the reviewer or admin role" in texts

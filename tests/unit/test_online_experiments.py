@@ -290,6 +290,7 @@ def test_conclude_promotes_the_significant_winner_from_the_cli(project, store, t
                                 env={"SUPPORTGRAPH_DATABASE_URL": store.url})
     assert result.exit_code == 0, result.output
     assert "cautious is significantly better on resolution" in result.output and "ok" in result.output
+    assert "offline: golden set" in result.output and "hit@1" in result.output  # beside the live cohort
     result = CliRunner().invoke(app, ["experiment", "conclude", "careful", "--learning", "stricter wins",
                                       "--project", str(project)], env={"SUPPORTGRAPH_DATABASE_URL": store.url})
     assert result.exit_code == 0, result.output

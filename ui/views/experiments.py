@@ -94,7 +94,7 @@ def concluded(record) -> str:
 def live_cohorts() -> None:
     """Every online experiment (status here also runs the guardrail check), with its controls for
     reviewers and admins."""
-    from supportgraph.experiments.conclude import online_figures
+    from supportgraph.experiments.conclude import offline_figures, online_figures
     from supportgraph.experiments.definition import load_experiments
     from supportgraph.experiments.live import check_guardrails
     from supportgraph.store import Store
@@ -116,8 +116,11 @@ def live_cohorts() -> None:
             st.markdown(f"**{label(experiment.name)}** · {status.status} · coverage {experiment.coverage:.0%} · "
                         f"primary metric {experiment.primary_metric}  \n{label(experiment.description)}")
             if experiment.status != "draft":
-                figures = online_figures(status)
-                st.dataframe(pd.DataFrame(figures).T, width="stretch")
+                live, offline = st.columns(2)
+                live.caption("Live cohort")
+                live.dataframe(pd.DataFrame(online_figures(status)).T, width="stretch")
+                offline.caption("Offline: golden set (`dvc repro`)")
+                offline.dataframe(pd.DataFrame(offline_figures(project, list(experiment.variants))).T, width="stretch")
                 srm = "–" if status.srm_p is None else f"{status.srm_p:.3g}"
                 st.caption(f"Sample ratio: chi-square p={srm} ({'ok' if status.srm_ok else 'MISMATCH: no verdict'}).")
                 if status.stop:

@@ -134,19 +134,22 @@ def stop_command(experiment: ExperimentArgument,
 @app.command("status")
 @friendly_errors
 def status_command(experiment: ExperimentArgument, project: ProjectOption = None) -> None:
-    """Live results per variant from the store, significance on the primary metric, the sample-ratio
-    check and the guardrails (a variant significantly worse on one is stopped here)."""
-    from supportgraph.experiments.conclude import online_figures
+    """Live results per variant from the store beside each variant's offline golden-set figures,
+    significance on the primary metric, the sample-ratio check and the guardrails (a variant
+    significantly worse on one is stopped here)."""
+    from supportgraph.experiments.conclude import offline_figures, online_figures
     from supportgraph.experiments.live import project_experiment_status
     from supportgraph.store import Store
 
     settings = settings_for(project)
     status = project_experiment_status(settings.project_dir, Store(settings.database_url), experiment)
     names = [a.variant for a in status.arms]
-    table = Table("metric", *names, title=f"{experiment} [{status.status}]")
-    for metric, values in online_figures(status).items():
-        table.add_row(metric, *(values[n] for n in names))
-    console.print(table)
+    for title, figures in ((f"{experiment} [{status.status}]: live cohort", online_figures(status)),
+                           ("offline: golden set (`dvc repro`)", offline_figures(settings.project_dir, names))):
+        table = Table("metric", *names, title=title)
+        for metric, values in figures.items():
+            table.add_row(metric, *(values[n] for n in names))
+        console.print(table)
     for test in status.primary + status.guardrails:
         p = "–" if test.p_value is None else f"{test.p_value:.3g}"
         mark = "[green]better[/]" if test.better else "[red]worse[/]" if test.better is False else "no difference"

@@ -31,12 +31,30 @@ def online_figures(status: LiveStatus) -> dict[str, dict[str, str]]:
         rows[metric] = {a.variant: _rate(a.rates[metric]) for a in status.arms}
     rows["stars"] = {a.variant: "–" if a.stars_mean is None else f"{a.stars_mean:.2f} (n={a.stars_n})"
                      for a in status.arms}
-    rows["latency p50/p95 ms"] = {a.variant: f"{a.latency_p50}/{a.latency_p95}" for a in status.arms}
+    rows["latency p50/p95 ms"] = {a.variant: "–" if a.latency_p50 is None else f"{a.latency_p50}/{a.latency_p95}"
+                                  for a in status.arms}
     return rows
 
 
 def _rate(rate) -> str:
     return "–" if rate.rate is None else f"{rate.rate:.3f} [{rate.low:.3f}, {rate.high:.3f}] n={rate.n}"
+
+
+# The golden-set figures shown beside the live ones: (label, metrics.json section, key, as a rate).
+OFFLINE_FIGURES = (("hit@1", "retrieval", "hit_at_1"), ("outcome accuracy", "outcome", "accuracy"),
+                   ("answerable answered", "outcome", "answerable_answered"),
+                   ("unanswerable handed over", "outcome", "unanswerable_abstained"),
+                   ("answer similarity", "answer", "semantic_similarity"), ("latency p50 ms", "latency", "p50_ms"))
+
+
+def offline_figures(project_dir: Path, variants: list[str]) -> dict[str, dict[str, str]]:
+    """Metric -> variant -> its golden-set figure from `dvc repro` ("not evaluated" until then)."""
+    metrics = {name: _offline_metrics(project_dir, name) for name in variants}
+    rows = {label: {name: (f"{metrics[name][section][key]:g}" if key in metrics[name].get(section, {})
+                           else "not evaluated: dvc repro") for name in variants}
+            for label, section, key in OFFLINE_FIGURES}
+    rows["questions"] = {name: str(metrics[name].get("count", {}).get("questions", "–")) for name in variants}
+    return rows
 
 
 def _offline_metrics(project_dir: Path, name: str) -> dict:
