@@ -89,11 +89,13 @@ def summarize(state: SupportState, runtime: Runtime[AgentContext]) -> Command:
 
 def _hits(retriever, query: str, exclude: list[str]) -> tuple[list[dict], float]:
     hits = retriever.search(query, k=RETRIEVE_K, exclude=exclude)
-    return ([{"id": h.article.id, "title": h.article.title, "type": h.article.type, "score": round(h.score, 4),
-              "dense": h.dense_score, "requires": h.article.requires, "chats": h.chats,
-              "passages": [p.text for p in h.passages[:3]], "sections": [p.section for p in h.passages[:3]],
-              "features": dict(zip(FEATURES, (round(x, 4) for x in features([h]))))}  # what confidence weighs
-             for h in hits], retriever.confidence(hits))
+    rows = [{"id": h.article.id, "title": h.article.title, "type": h.article.type, "score": round(h.score, 4),
+             "dense": h.dense_score, "requires": h.article.requires, "chats": h.chats,
+             "passages": [p.text for p in h.passages[:3]], "sections": [p.section for p in h.passages[:3]]}
+            for h in hits]
+    if rows:  # what confidence weighs: the best hit's features only (the trace's decision reads them)
+        rows[0]["features"] = dict(zip(FEATURES, (round(x, 4) for x in features(hits))))
+    return rows, retriever.confidence(hits)
 
 
 def retrieve(state: SupportState, runtime: Runtime[AgentContext]) -> Command:

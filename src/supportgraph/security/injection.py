@@ -269,12 +269,11 @@ def detect(text: str, model: Classifier | None = None) -> Verdict:
     whole_score, scores = max(scored[:1 + len(decoded)]), scored[1 + len(decoded):]
     if len(parts) == 1:
         rules = rule_hits(text)
-        attack = bool(rules) or (whole_score >= THRESHOLD and not _OWN_SETTINGS.search(text))
+        attack = bool(rules) or _classified(text, whole_score, THRESHOLD)
         return Verdict(attack, whole_score, rules, [text] if attack else [])
     sentence_rules = [rule_hits(s) for s in parts]
-    bad = [bool(r) or (p >= SENTENCE_THRESHOLD and not _OWN_SETTINGS.search(s)) for s, r, p in
-           zip(parts, sentence_rules, scores)]
-    attack = (whole_score >= THRESHOLD and not all(_OWN_SETTINGS.search(s) for s in parts)) or any(bad)
+    bad = [bool(r) or _classified(s, p, SENTENCE_THRESHOLD) for s, r, p in zip(parts, sentence_rules, scores)]
+    attack = _classified(text, whole_score, THRESHOLD) or any(bad)
     score = max([whole_score, *scores])
     if not attack:
         return Verdict(False, score, [])
@@ -286,6 +285,11 @@ def detect(text: str, model: Classifier | None = None) -> Verdict:
     if question and (rule_hits(question) or model.score(question) >= THRESHOLD):
         question = ""
     return Verdict(True, score, rules, [s for s, b in zip(parts, bad) if b], question)
+
+
+def _classified(text: str, score: float, bar: float) -> bool:
+    """The classifier's verdict on a text, unless it asks for the customer's own settings."""
+    return score >= bar and not _OWN_SETTINGS.search(text)
 
 
 def sentences(text: str) -> list[str]:
