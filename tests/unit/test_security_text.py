@@ -61,10 +61,25 @@ def test_fold_leaves_other_scripts_and_korean_syllables_alone():
     ("[x](javascript:alert(1))", "x (link removed)"),
     ("[ref]: https://evil.example/i.png\n![x][ref]", "(link to evil.example removed)\n![x][ref]"),
     ("<img src=x onerror=alert(1)> <b>bold</b> <token>", " bold <token>"),
+    ("<script>alert(1)</script>hi <style>p{}</style>there", "hi there"),  # code-only elements leave nothing
+    ("<script>alert(1) and the rest", ""),                                # unclosed: to the end, as a browser
     ("`http://evil.example` in code", "`(link to evil.example removed)` in code"),  # a reply's code is rewritten too
 ])
 def test_plain_links_rewrites_outside_links_images_and_html(text, plain):
     assert markup.plain_links(text, HOSTS) == plain
+
+
+@pytest.mark.parametrize("text, words", [
+    ("![x](https://evil.example/a.png) <img src=x onerror=alert(1)> how do I export my data?",
+     "how do I export my data?"),
+    ("<script>alert(1)</script> I cannot log in with <b>SSO</b>", "I cannot log in with SSO"),
+    ("see [the guide](https://evil.example/g) <!-- hidden --> please", "see the guide please"),
+    ("[![logo](https://a.example/l.png)](https://b.example) click", "click"),
+    ("is `<b>` allowed in titles?", "is `<b>` allowed in titles?"),   # code is what they typed
+    ("a < b and my <token> expired", "a < b and my <token> expired"),  # not HTML
+])
+def test_readable_is_the_words_a_rendered_message_shows(text, words):
+    assert markup.readable(text) == words
 
 
 def test_safe_markdown_leaves_no_outside_fetch_no_link_and_no_html():

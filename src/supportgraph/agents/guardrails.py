@@ -8,7 +8,10 @@ that straddles the cut is kept; then prompt injection is detected (security/inje
 An attack with no question beside it is refused. An attack beside a real question ("Ignore your
 rules. How do I export my data?") is not: the graph reads only the question
 (``PreparedMessage.agent_text``), so the attack is neither answered nor echoed, and the stored
-message keeps all of it for review. Nothing here raises on bad input.
+message keeps all of it for review. Markup is read as it renders (security/markup.readable): the
+graph reads the words of "![x](...) <img ...> how do I export my data?", not its tags, and whether
+the message is suspicious is judged on what is left once the markup has been looked at whole.
+Nothing here raises on bad input.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from supportgraph import privacy
 from supportgraph.knowledge.safety import passage_problems
 from supportgraph.privacy import redact
 from supportgraph.security.injection import SUSPICIOUS, Verdict, detect
+from supportgraph.security.markup import readable
 from supportgraph.security.text import clean_text, has_words
 
 
@@ -36,7 +40,7 @@ class PreparedMessage:
     text: str                 # stored: repaired, redacted, cut
     original_length: int
     flags: list[str] = field(default_factory=list)
-    agent_text: str = ""      # what the graph reads: ``text``, or only the question asked beside an attack
+    agent_text: str = ""      # what the graph reads: ``text`` as it reads rendered, or only the question beside an attack
 
     def __post_init__(self) -> None:
         self.agent_text = self.agent_text or self.text
@@ -66,8 +70,14 @@ def prepare_message(raw: str | bytes | None, max_chars: int, previous: str = "")
             agent_text = " ".join(verdict.question.split())
         else:
             flags.append("prompt_injection")
-    elif verdict.suspicious:
-        flags.append("suspicious_message")
+    else:
+        words = readable(text)
+        if words != " ".join(text.split()) and has_words(words):
+            flags.append("markup_removed")
+            agent_text = words
+            verdict = detect(words)  # the markup was seen whole above; what is left is what gets echoed
+        if verdict.suspicious:
+            flags.append("suspicious_message")
     return PreparedMessage(text=" ".join(text.split()), original_length=len(cleaned.text), flags=flags,
                            agent_text=agent_text)
 

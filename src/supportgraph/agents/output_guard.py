@@ -234,7 +234,7 @@ def _retrieved_bodies(state: dict, retriever) -> dict[str, str]:
 def _neutral_summary(state: dict) -> str:
     citations = [c for c in state.get("citations") or [] if c.get("type") != "chat"]
     if state.get("outcome") == "answered" and citations:
-        return f"You have a question that *{citations[0]['title']}* covers."
+        return f"Your question is covered in *{citations[0]['title']}*."
     return "You got in touch with a question."
 
 

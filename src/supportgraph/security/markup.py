@@ -42,6 +42,9 @@ _HTML_ELEMENTS = ("a|abbr|audio|b|base|blockquote|body|br|button|canvas|code|det
                   "th|tr|track|u|ul|video")
 _HTML_TAG = re.compile(rf"(?i)<!--.*?(?:-->|$)|</?(?:{_HTML_ELEMENTS})\b[^<>]*>|<[a-z][\w-]*\s+[\w-]+\s*=[^<>]*>",
                        re.DOTALL)
+# Elements whose content is code, never text a reader sees: dropped whole (an unclosed one runs to the end,
+# as in a browser), so "<script>alert(1)</script>" leaves nothing behind, not "alert(1)".
+_HIDDEN_ELEMENT = re.compile(r"(?is)<(script|style|template|noscript|iframe|object)\b[^>]*>.*?(?:</\1\s*>|\Z)")
 _CODE = re.compile(r"(?ms)^[ \t]*(```|~~~).*?(?:^[ \t]*\1[ \t]*$|\Z)|(`+)(?!`).+?(?<!`)\2(?!`)")
 
 
@@ -125,6 +128,21 @@ def plain_links(text: str, hosts: Iterable[str], code: bool = True) -> str:
     return "".join(seg if is_code and not code else _plain_segment(seg, hosts) for seg, is_code in _segments(text))
 
 
+def readable(text: str) -> str:
+    """What a person reads in ``text`` once rendered, as plain words: images and code-only elements gone,
+    a link's text instead of the link, other HTML tags dropped (their text kept). For reading what a
+    customer asks ("![x](...) <img ...> how do I export my data?" asks "how do I export my data?");
+    the message itself is stored as it came. Code spans are kept as they are."""
+    def segment(part: str) -> str:
+        part = _HTML_TAG.sub(" ", _HIDDEN_ELEMENT.sub(" ", part))
+        for _ in range(3):  # a link's text may hold an image: [![x](a.png)](b)
+            part = _LINK.sub(lambda m: "" if m.group("bang") else f" {m.group('text')} ", part)
+        return _DEFINITION.sub("", part)
+
+    pieces = [part if is_code else segment(part) for part, is_code in _segments(text)]
+    return " ".join("".join(pieces).split())
+
+
 def safe_markdown(text: str, hosts: Iterable[str] = ()) -> str:
     """Markdown a browser can render without fetching from, or linking to, a host off the allowlist."""
     from supportgraph.security.text import printable
@@ -198,7 +216,7 @@ def _plain_segment(segment: str, hosts: list[str], keep_html: bool = False) -> s
     segment = _LINK.sub(link, segment)
     segment = _DEFINITION.sub(definition, segment)
     if not keep_html:
-        segment = _HTML_TAG.sub("", segment)
+        segment = _HTML_TAG.sub("", _HIDDEN_ELEMENT.sub("", segment))
     pieces, last = [], 0
     for m in _LINK.finditer(segment):  # bare addresses and e-mails, outside the links kept above
         pieces.append(_EMAIL.sub(email, _BARE_URL.sub(bare, segment[last:m.start()])))
