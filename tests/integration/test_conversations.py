@@ -34,6 +34,17 @@ def test_a_request_after_an_answer_is_a_new_question_not_a_confirmation(real_age
     assert real_agent.store.conversation("t").status != "resolved"
 
 
+def test_a_device_named_alone_after_an_answer_is_the_same_issue_on_that_device(real_agent):
+    first = real_agent.ask("the app is not syncing my changes", thread_id="t")
+    assert first.outcome == "clarify" and "Which device" in first.answer
+    answered = real_agent.ask("on my Android phone", thread_id="t")
+    assert answered.outcome == "answered" and answered.citations[0].id == "ts-app-not-syncing"
+    reply = real_agent.ask("iphone", thread_id="t")  # found in the browser: a new issue summarised "Iphone."
+    assert reply.outcome == "answered" and reply.summary == first.summary
+    assert reply.citations[0].id == "ts-app-not-syncing" and "iOS" in " ".join(reply.steps)
+    assert "Android" not in " ".join(reply.steps)
+
+
 def test_praise_then_a_new_error_is_not_read_as_resolved(real_agent):
     reply = after_an_answer(real_agent, "t", "Great, but now I get error 500")
     assert reply.outcome in ("answered", "escalated") and "glad that's sorted" not in reply.answer

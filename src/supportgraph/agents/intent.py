@@ -333,7 +333,7 @@ class IntentClassifier:
              gave_detail: bool = False) -> Reading:
         """``kb_words``: the help centre's vocabulary (a brand it mentions is on topic); ``product``:
         what customers call it (a question naming it is ours); ``gave_detail``: the message names a
-        value of the detail the agent just asked for ("iPhone")."""
+        value of the detail the agent just asked for ("iPhone"), or only such a value after an answer."""
         self.warm_up()
         parts = split_clauses(message) or [(message.strip(), False, False)]
         follow_up = awaiting in ("confirm", "clarify")
@@ -399,6 +399,8 @@ def _combine(clauses: list[Clause], awaiting: str | None, gave_detail: bool = Fa
         confirmed = "later" not in acts or any(confirms(c.text) for c in clauses if c.act == "affirm")
         if "affirm" in acts and confirmed:
             return "resolved_and_new" if new else "resolved"
+        if gave_detail and not questions:
+            return "clarify_answer"  # the fix again, for the device just named
         if questions + problems:
             return "new_issue"
     elif awaiting == "clarify":

@@ -56,7 +56,10 @@ def summarize(state: SupportState, runtime: Runtime[AgentContext]) -> Command:
     # After an answer the customer reports how it went, even when the brief asks no confirmation.
     awaiting = state.get("awaiting") or ("confirm" if state.get("offered") else None)
     asked = (state.get("asked") or [None])[-1]
-    gave_detail = awaiting == "clarify" and asked in brief.slots and brief.slots[asked].find(message) is not None
+    # The detail just asked for ("iPhone"), or after an answer a bare detail alone ("iphone"): the same
+    # issue on that device, not a new issue summarised as "Iphone.".
+    gave_detail = (awaiting == "clarify" and asked in brief.slots and brief.slots[asked].find(message) is not None) \
+        or (awaiting == "confirm" and _only_a_detail(message, brief.slots.values()))
     reading = context.intents.read(message, awaiting, state.get("issue", ""), brief.escalation.human_request,
                                    context.retriever.words, brief.product, gave_detail)
     intent = reading.intent
@@ -85,6 +88,22 @@ def summarize(state: SupportState, runtime: Runtime[AgentContext]) -> Command:
             update["flags"] = update.get("flags", state["flags"]) + ["more_questions"]
     route = routing.after_understanding(intent, topic.reason if topic else None)
     return Command(goto=route.next, update=update | ({"escalation_reason": route.reason} if route.reason else {}))
+
+
+_FILLER = re.compile(r"\b(?:on|in|with|from|my|the|an?|i(?:'m| am)?|use|using|it'?s|its|it is|via|through)\b|[^\w\s]",
+                     re.IGNORECASE)
+
+
+def _only_a_detail(message: str, slots) -> bool:
+    """The message is a detail's value and nothing else ("iphone", "on my iPhone"), not a problem told."""
+    for slot in slots:
+        value = slot.find(message)
+        if value:
+            rest = message.lower()
+            for alias in sorted(slot.values[value], key=len, reverse=True):
+                rest = re.sub(rf"\b{re.escape(alias)}\b", " ", rest)
+            return not _FILLER.sub(" ", rest).split()
+    return False
 
 
 def _hits(retriever, query: str, exclude: list[str]) -> tuple[list[dict], float]:
@@ -156,6 +175,14 @@ def _draft(context: AgentContext, summary: str, article, hit: dict, slots: dict,
     return lead, steps, bool(steps) and any(steps[0] in numbered_items(s.text) for s in article.sections())
 
 
+def _related_policy(policy, top, policy_dense: float, top_dense: float) -> bool:
+    """A policy worth citing beside the answer: about as close to the question as the answer's article, and
+    about the same part of the product (a failed-payment policy has nothing to add to a sync fix)."""
+    return (policy is not None and policy.type == "policy" and top.type != "policy"
+            and policy_dense >= top_dense - RELATED_MARGIN
+            and policy.product_area in (top.product_area, "general"))
+
+
 def answer(state: SupportState, runtime: Runtime[AgentContext]) -> dict:
     """Numbered fix steps from the best article, plus a closely related policy; a second
     question asked with the first gets its own steps, or an honest line when no article has them."""
@@ -168,7 +195,7 @@ def answer(state: SupportState, runtime: Runtime[AgentContext]) -> dict:
                                    state.get("issue", ""))
     citations = [{"id": top.id, "title": top.title, "type": top.type, "note": ""}]
     for hit in state["hits"][1:]:
-        if hit["type"] == "policy" and top.type != "policy" and hit["dense"] >= state["hits"][0]["dense"] - RELATED_MARGIN:
+        if _related_policy(retriever.article(hit["id"]), top, hit["dense"], state["hits"][0]["dense"]):
             first = twins.sentences(re.sub(r"^\s*([-*]|\d+[.)])\s+", "", hit["passages"][0]).replace("\n", " "))
             citations.append({"id": hit["id"], "title": hit["title"], "type": hit["type"],
                               "note": first[0] if first else ""})

@@ -146,18 +146,42 @@ def prose_sentences(text: str, list_items: bool = True) -> list[str]:
     return found
 
 
+# A sentence that opens by pointing back ("After that, start a new export", "This takes a day") needs the
+# one before it: it never leads an answer on its own.
+_POINTS_BACK = re.compile(r"^(?!(?-i:IT)\b)(?:after (?:that|this)|afterwards|then|next|also|finally|however|otherwise|instead|"
+                          r"again|in that case|if so|if not|once (?:that|this|done)|as a result|to do (?:that|this)|"
+                          r"this|that|these|those|it|they)\b",
+                          re.IGNORECASE)
+
+
+def _standalone(chosen: list[str], whole: list[str]) -> list[str]:
+    """``chosen`` (in the article's order) with each sentence that points back preceded by the one it
+    points to; the lead may not start with a pointing sentence the article gives nothing before."""
+    kept: list[str] = []
+    for sentence in chosen:
+        position = whole.index(sentence)
+        if _POINTS_BACK.match(sentence) and (not kept or kept[-1] != whole[position - 1]):
+            if position == 0:
+                continue
+            if whole[position - 1] not in kept:
+                kept.append(whole[position - 1])
+        kept.append(sentence)
+    return kept
+
+
 def _focused(candidates: list[str], question: str, n: int) -> list[str]:
     """The ``n`` sentences sharing most words with the question, in the article's order (the first
-    ``n`` when none shares any). Only complete sentences: not a list item, not a line ending in ':'."""
+    ``n`` when none shares any), each that points back with the sentence before it. Only complete
+    sentences: not a list item, not a line ending in ':'."""
     from supportgraph.knowledge.lexical import stems
 
-    whole = [c for c in candidates if c.rstrip()[-1:] in ".!?"]
+    whole = list(dict.fromkeys(c for c in candidates if c.rstrip()[-1:] in ".!?"))
     wanted = set(stems(question))
     overlap = {c: len(wanted & set(stems(c))) for c in whole}
     if not wanted or not any(overlap.values()):
-        return whole[:n]
+        return _standalone(whole[:n], whole)
     best = sorted(whole, key=lambda c: -overlap[c])[:n]
-    return [c for c in whole if c in best and overlap[c]]
+    return _standalone([c for c in whole if c in best and overlap[c]], whole)
 
 
 def _step_section(article: Article, slots: dict[str, str], labels: dict[str, str], passage_section: str):
@@ -195,6 +219,8 @@ def answer_from_article(article: Article, slots: dict[str, str], labels: dict[st
     if not passage:  # no passage given: the article's opening sentences
         body = "\n".join(s.text for s in article.sections() if not s.heading.lower().startswith("if that"))
         passage = prose_sentences(body)
+    while len(passage) > 1 and _POINTS_BACK.match(passage[0]):  # a chunk cut mid-story: start where it stands alone
+        passage = passage[1:]
     return "", passage[:5]
 
 

@@ -1,0 +1,74 @@
+"""How the twins compose an answer from an article's own sentences: leads that stand alone, policies
+cited only beside answers they bear on."""
+
+import pytest
+
+from supportgraph.agents.nodes import _related_policy
+from supportgraph.agents.twins import answer_from_article
+from supportgraph.knowledge.articles import parse_article
+
+pytestmark = pytest.mark.unit
+
+EXPORT = """---
+id: faq-export
+title: Export your data
+type: faq
+product_area: data
+---
+# Export your data
+
+Exports include every project in the workspace.
+
+## Exporting again
+An export that failed can be started again. After that, start a new export from Settings > Export data.
+The download link expires after 7 days.
+
+## Steps
+1. Go to Settings > Export data.
+2. Click **Start export**.
+"""
+
+NO_STEPS = """---
+id: faq-limits
+title: Upload limits
+type: faq
+product_area: data
+---
+# Upload limits
+
+Files up to 2 GB can be uploaded. After that, the upload stops with an error. Large videos are best
+shared as links.
+"""
+
+
+def test_a_lead_sentence_that_points_back_comes_with_the_one_before_it():
+    article = parse_article(EXPORT, "faqs/faq-export.md")
+    lead, steps = answer_from_article(article, {}, {}, "Exporting again",
+                                      "An export that failed can be started again. After that, start a new export "
+                                      "from Settings > Export data.", "how do I start a new export?")
+    assert lead.startswith("An export that failed can be started again. After that, start a new export")
+    assert steps == ["Go to Settings > Export data.", "Click **Start export**."]
+
+
+def test_an_answer_from_prose_never_opens_with_a_sentence_that_points_back():
+    article = parse_article(NO_STEPS, "faqs/faq-limits.md")
+    _, sentences = answer_from_article(article, {}, {}, "Upload limits",
+                                       "After that, the upload stops with an error. Large videos are best shared "
+                                       "as links.", "my upload stops")
+    assert sentences == ["Large videos are best shared as links."]
+
+
+def _article(kind: str, area: str):
+    return parse_article(f"---\nid: {kind}-{area}\ntitle: A {kind}\ntype: {kind}\nproduct_area: {area}\n---\n"
+                         f"# A {kind}\n\nSome text here.\n", f"{kind}s/{kind}-{area}.md")
+
+
+@pytest.mark.parametrize("policy_area, top_area, policy_dense, cited", [
+    ("billing", "billing", 0.60, True),
+    ("billing", "apps", 0.60, False),      # a failed-payment policy says nothing about a sync fix
+    ("general", "apps", 0.60, True),       # a knowledge base without product areas keeps citing
+    ("billing", "billing", 0.50, False),   # too far from the question
+])
+def test_a_policy_is_cited_beside_an_answer_of_its_own_product_area(policy_area, top_area, policy_dense, cited):
+    assert _related_policy(_article("policy", policy_area), _article("troubleshooting", top_area),
+                           policy_dense, 0.62) is cited
