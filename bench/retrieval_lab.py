@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,6 +119,20 @@ def noisy(question: str, seed: str) -> str:
     return "\n\n".join(p for p in parts if p)
 
 
+# The problem told before its context: "I was charged twice | this month for my subscription". Cut at the first
+# word that opens a circumstance, once three words are said (phrasal particles such as "on" are not cut at).
+_CONTEXT_OPENER = re.compile(r"\s+\b(?:for|this|last|since|after|before|when|because|while|during|every|each|"
+                             r"today|yesterday|with|from|even though|although)\b", re.IGNORECASE)
+
+
+def core_clause(question: str) -> str:
+    """The question up to its first circumstance (the whole question when there is none, or too little before it)."""
+    for m in _CONTEXT_OPENER.finditer(question):
+        if len(question[:m.start()].split()) >= 3:
+            return question[:m.start()]
+    return question
+
+
 def build_channels(bench_set, embedder, chunk_words: int, noise: bool = False, clean: bool = False) -> SetChannels:
     articles = bench_set.articles()
     ids = [a.id for a in articles]
@@ -152,6 +167,14 @@ def build_channels(bench_set, embedder, chunk_words: int, noise: bool = False, c
                                                         lexical_questions), owner, len(ids)),
         "title_phrase": _bm25_bigram_matrix([a.title for a in articles], lexical_questions),
     }
+    cores = [core_clause(q) for q in questions]
+    core_cache = embed("queries-core", None)
+    core_vectors = core_cache.embed(cores)
+    core_cache.save()
+    channels["dense_core"] = _per_article(core_vectors @ chunk_vectors.T, owner, len(ids))
+    channels["title_core"] = core_vectors @ title_vectors.T
+    channels["dense_maxcore"] = np.maximum(channels["dense"], channels["dense_core"])
+    channels["title_maxcore"] = np.maximum(channels["dense_title"], channels["title_core"])
     channels["coverage"] = _coverage([f"{a.title} {a.body}" for a in articles], lexical_questions)
     channels["title_coverage"] = _coverage([a.title for a in articles], lexical_questions)
     # Rocchio on the dense side: the query moved towards its three best chunks.
@@ -267,6 +290,10 @@ def designs() -> list[Design]:
     found.append(Design(("dense", "dense_title", "bm25", "title_phrase"), "zscore"))
     found.append(Design(("dense", "dense_title", "bm25", "title_phrase"), "zscore", (1, 1, 1, 0.5)))
     found.append(Design(("dense", "dense_title", "bm25_bigram", "title_phrase"), "zscore", (1, 1, 1, 0.5)))
+    found.append(Design(("dense_maxcore", "title_maxcore", "bm25"), "zscore"))
+    found.append(Design(("dense", "title_maxcore", "bm25"), "zscore"))
+    for extra in (("dense_core",), ("title_core",), ("dense_core", "title_core")):
+        found.append(Design(("dense", "dense_title", "bm25") + extra, "zscore", (1, 1, 1) + (0.5,) * len(extra)))
     for extra in (("coverage",), ("title_coverage",), ("bm25_title",)):
         found.append(Design(("dense", "dense_title", "bm25") + extra, "zscore"))
         found.append(Design(("dense", "dense_title", "bm25") + extra, "zscore", (1, 1, 1, 0.5)))
