@@ -23,7 +23,8 @@ def _reindex(request: Request, article_id: str | None = None, edit: EditInfo | N
     agent = request.app.state.agent
     report = build_index(agent.settings, agent.embedder)
     return IndexOut(article_id=article_id, edit_id=edit.id if edit else None, kb_version=report.kb_version,
-                    embedded_chunks=report.embedded_chunks, articles=report.articles)
+                    embedded_chunks=report.embedded_chunks, articles=report.articles,
+                    kept_published=report.kept_published)
 
 
 def _edit_out(edit: EditInfo) -> dict:
