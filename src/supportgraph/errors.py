@@ -46,16 +46,8 @@ class IndexBusyError(SupportGraphError):
 
 
 class IndexConflictError(SupportGraphError):
-    """Articles changed both in this knowledge folder and in the index another replica published."""
-
-    def __init__(self, article_ids: list[str], folder: object, published: str) -> None:
-        super().__init__(
-            f"{', '.join(article_ids)} changed both in {folder} and in the published index, {published}: "
-            "indexing would undo one of the two edits.",
-            "make this folder's copy of each the version to keep (the other replica's file, or its history in "
-            "`supportgraph kb edits ID`), then index again; `supportgraph index --force` publishes this folder "
-            "as it is.",
-        )
+    """This knowledge folder's copy of an article would undo another replica's published edit of it
+    (knowledge/shared.py says which and how to fix it; the API answers 409)."""
 
 
 class KnowledgeError(SupportGraphError):

@@ -12,6 +12,7 @@ from supportgraph.knowledge.index import build_index, read_manifest
 from supportgraph.knowledge.lexical import LexicalIndex
 from supportgraph.knowledge.retrieval import Retriever
 from supportgraph.knowledge.shared import follow, shared_store
+from supportgraph.knowledge.versions import list_edits, versioned_save
 from supportgraph.store.kb_index import read_published
 from tests.conftest import REPO
 from tests.unit.conftest import write_kb
@@ -107,6 +108,25 @@ def test_an_article_changed_on_both_replicas_is_refused_unless_forced(replicas, 
     forced = build_index(b, hash_embedder, force=True)
     assert read_published(shared_store(a), a.collection).kb_version == forced.kb_version != edited.kb_version
     assert "Call the bank" in Retriever(a, hash_embedder).article("ts-charged-twice").body
+
+
+def test_an_edit_started_from_a_stale_copy_is_refused_before_anything_is_written(replicas, hash_embedder):
+    a, b = replicas
+    edited_through_a(replicas, hash_embedder)
+    store, file = shared_store(b), b.knowledge_dir / "troubleshooting" / "charged-twice.md"
+    stale = file.read_text()
+    with pytest.raises(IndexConflictError, match="another replica changed it"):
+        versioned_save(b.knowledge_dir, store, stale.replace(STEP, "2. Call the bank."), author="bea", reason="x",
+                       relative_path="troubleshooting/charged-twice.md", settings=b)
+    assert file.read_text() == stale and list_edits(store) == []
+
+    # Another article, or this one brought up to date with A's text, saves (and indexes) as usual.
+    versioned_save(b.knowledge_dir, store, stale.replace(STEP, NEW_STEP), author="bea", reason="catch up",
+                   relative_path="troubleshooting/charged-twice.md", settings=b)
+    refunds = (b.knowledge_dir / "policies" / "refunds.md").read_text()
+    versioned_save(b.knowledge_dir, store, refunds.replace("14 days", "21 days"), author="bea", reason="longer",
+                   relative_path="policies/refunds.md", settings=b)
+    assert build_index(b, hash_embedder).kept_published == []
 
 
 def test_a_new_replica_starts_from_the_published_index(replicas, hash_embedder):

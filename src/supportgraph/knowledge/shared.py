@@ -100,6 +100,12 @@ class Merged:
     kept_published: list[str] = field(default_factory=list)  # the folder is behind on these
 
 
+def _folder_stands(ours: str | None, theirs: str | None, last: str | None) -> bool:
+    """The folder's copy (hash, None when absent) may be indexed: it is the published one, or nobody
+    published a change since this folder was last indexed here (``last``)."""
+    return ours == theirs or theirs == last
+
+
 def merge(folder: list[Article], base: dict[str, str], published: Published | None, where: Path) -> Merged:
     """The articles to index: the folder's changes since ``base`` over the published index (see the module
     docstring); IndexConflictError when an article changed on both sides."""
@@ -111,7 +117,7 @@ def merge(folder: list[Article], base: dict[str, str], published: Published | No
     conflicts = []
     for aid in [a.id for a in folder] + sorted(set(theirs) - set(mine)):
         ours, published_hash, last = (mine[aid].content_hash if aid in mine else None), theirs.get(aid), base.get(aid)
-        if ours == published_hash or published_hash == last:
+        if _folder_stands(ours, published_hash, last):
             chosen = mine.get(aid)
         elif ours == last:
             chosen = Article(**published.articles[aid]) if published_hash else None
@@ -122,8 +128,34 @@ def merge(folder: list[Article], base: dict[str, str], published: Published | No
         if chosen is not None:
             result.articles.append(chosen)
     if conflicts:
-        raise IndexConflictError(conflicts, where, published.describe())
+        raise IndexConflictError(
+            f"{', '.join(conflicts)} changed both in {where} and in the published index, {published.describe()}: "
+            "indexing would undo one of the two edits.",
+            "make this folder's copy of each the version to keep (the other replica's file, or its history in "
+            "`supportgraph kb edits ID`), then index again; `supportgraph index --force` publishes this folder "
+            "as it is.")
     return result
+
+
+def check_not_behind(settings: Settings, article_id: str, current: Article | None, saved: Article | None) -> None:
+    """Before a save replaces ``current`` (None: new) with ``saved`` (None: removed): refuse when another
+    replica published a change to this article that this folder does not have. The editor was shown the
+    old text, and the save could not be indexed anyway (a conflict), so nothing is written."""
+    if not shares_index(settings):
+        return
+    published = read_published(shared_store(settings), settings.collection)
+    if published is None:
+        return
+    theirs = published.manifest["articles"].get(article_id, {}).get("hash")
+    ours = current.content_hash if current else None
+    if (saved.content_hash if saved else None) == theirs or _folder_stands(ours, theirs, folder_hashes(
+            settings.index_dir).get(article_id)):
+        return
+    raise IndexConflictError(
+        f"'{article_id}' was not saved: another replica changed it, {published.describe()}, and "
+        f"{settings.knowledge_dir} still has the older copy, which the edit started from.",
+        f"bring this folder's copy up to date first (the other replica's file, or the history in `supportgraph kb "
+        f"edits {article_id}`), then edit it again.")
 
 
 # --- following what another replica published ---------------------------------------------------------------
