@@ -179,6 +179,13 @@ def test_two_replicas_share_memory_claims_limits_webhooks_and_the_index(cluster)
     assert f"KB version {new_version}" in stale.stdout and kb_version(b) == kb_version(a) == new_version
     again = run(b, chat, httpx.post(f"{b}/threads", headers=alice, json={}).json()["thread_id"], question).json()
     assert EDITED_STEP[0][3:] in again["steps"], again["reply"]
+    # An edit through B starting from B's old copy is refused, and nothing is saved.
+    stale_copy = cluster["homes"][1].parent / "knowledge-b" / "faqs" / "faq-export-data.md"
+    refused = httpx.put(f"{b}/knowledge/articles/faq-export-data", headers={"X-Api-Key": staff}, timeout=300,
+                        json={"text": stale_copy.read_text().replace("CSV or JSON", "CSV, JSON or XML"),
+                              "reason": "add XML"})
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "index_conflict", refused.text
+    assert "CSV or JSON." in stale_copy.read_text() and kb_version(b) == new_version
     memory.close()
     store.engine.dispose()
 
