@@ -4,7 +4,9 @@ Incremental by content hash: unchanged articles are not re-embedded, changed
 ones are replaced, removed ones deleted. What is in Chroma is checked against
 each chunk's metadata (article hash and chunk count), not trusted from the
 manifest, so a run killed half-way is repaired by the next one. One writer at a
-time, enforced by a file lock (Chroma's local store is not multi-process safe).
+time, enforced by a file lock (Chroma's local store is not multi-process safe). With a Chroma server the
+folder is merged with the index other replicas published, and the result published in turn, under a lock
+all replicas see (knowledge/shared.py).
 """
 
 from __future__ import annotations
