@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     webhook_retry_base_s: float = Field(default=5.0, gt=0, description="First retry delay of a failed webhook delivery; doubled at each attempt.")
     webhook_max_attempts: int = Field(default=8, ge=1, description="Attempts before a webhook delivery is marked failed.")
     webhook_timeout_s: float = Field(default=10.0, gt=0)
+    index_check_s: float = Field(default=2.0, gt=0, description="With a Chroma server: how often a replica looks for a KB version another replica published (one small query).")
     memory_pool_size: int = Field(default=10, ge=1, description="PostgreSQL connections per process for conversation memory.")
 
     def model_post_init(self, __context: object) -> None:

@@ -45,6 +45,11 @@ class IndexBusyError(SupportGraphError):
         )
 
 
+class IndexConflictError(SupportGraphError):
+    """This knowledge folder's copy of an article would undo another replica's published edit of it
+    (knowledge/shared.py says which and how to fix it; the API answers 409)."""
+
+
 class KnowledgeError(SupportGraphError):
     """The knowledge folder is missing or holds no valid article."""
 

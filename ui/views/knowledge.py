@@ -128,7 +128,7 @@ def edit_form(article, file_text: str) -> None:
                 language="diff")
     if save:
         save_and_reindex(lambda: versioned_save(settings.knowledge_dir, agent.store, text, author=author,
-                                                reason=reason, relative_path=article.path))
+                                                reason=reason, relative_path=article.path, settings=settings))
 
 
 def show_history(edits, key: str) -> None:
@@ -146,7 +146,8 @@ def show_history(edits, key: str) -> None:
     st.code(edit_diff(edit) or "(no difference)", language="diff")
     note = st.text_input("Why revert (optional; added to the recorded reason)", key=f"kb_revert_note:{key}")
     if st.button(f"Revert #{edit.id}: put {edit.article_id} back as it was before it", key=f"kb_revert:{key}"):
-        save_and_reindex(lambda: revert_edit(settings.knowledge_dir, agent.store, edit.id, author=author, note=note))
+        save_and_reindex(lambda: revert_edit(settings.knowledge_dir, agent.store, edit.id, author=author, note=note,
+                                             settings=settings))
 
 
 def ids(names: list[str], most: int = 8) -> str:
@@ -221,7 +222,8 @@ with create:
             save_and_reindex(lambda: versioned_save(
                 settings.knowledge_dir, agent.store, new_article_text(
                     id=article_id.strip(), title=title.strip(), type=kind, body=body,
-                    product_area=area.strip() or "general", tags=split(tags)), author=author, reason=reason))
+                    product_area=area.strip() or "general", tags=split(tags)), author=author, reason=reason,
+                settings=settings))
 
 with recent:
     st.caption("Every saved edit of the knowledge base, newest first (also in `supportgraph changes --since 7d`). "

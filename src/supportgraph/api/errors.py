@@ -15,6 +15,7 @@ from supportgraph.errors import (
     ExperimentStateError,
     HandoffError,
     IndexBusyError,
+    IndexConflictError,
     IndexNotBuiltError,
     KnowledgeError,
     NotFoundError,
@@ -44,6 +45,7 @@ def body(code: str, message: str, fix: str) -> dict:
 
 # SupportGraphError kinds -> (HTTP status, code).
 STATUS = [(ThreadBusyError, 409, "thread_busy"), (IndexBusyError, 409, "index_busy"),
+          (IndexConflictError, 409, "index_conflict"),
           (NotFoundError, 404, "not_found"), (KnowledgeError, 422, "invalid_article"),
           (IndexNotBuiltError, 503, "index_not_built"), (StoreError, 503, "store_unavailable"),
           (ExperimentStateError, 409, "experiment_conflict"), (ConfigError, 400, "invalid_request"), (HandoffError, 409, "handoff_conflict"),

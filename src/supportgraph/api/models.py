@@ -165,6 +165,9 @@ class IndexOut(BaseModel):
     kb_version: str
     embedded_chunks: int
     articles: int
+    kept_published: list[str] = Field(default_factory=list, description=(
+        "Articles this replica's knowledge folder has older copies of: the version another replica published "
+        "was kept (update this folder)."))
 
 
 class Assistant(BaseModel):

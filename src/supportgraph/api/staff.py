@@ -23,7 +23,8 @@ def _reindex(request: Request, article_id: str | None = None, edit: EditInfo | N
     agent = request.app.state.agent
     report = build_index(agent.settings, agent.embedder)
     return IndexOut(article_id=article_id, edit_id=edit.id if edit else None, kb_version=report.kb_version,
-                    embedded_chunks=report.embedded_chunks, articles=report.articles)
+                    embedded_chunks=report.embedded_chunks, articles=report.articles,
+                    kept_published=report.kept_published)
 
 
 def _edit_out(edit: EditInfo) -> dict:
@@ -41,7 +42,7 @@ def put_article(request: Request, article_id: str, body: ArticleBody, caller: Pr
         raise ApiError(422, "id_mismatch", f"The article's front matter says id '{article.id}', the URL '{article_id}'.",
                        "make the two the same.")
     saved = versioned_save(knowledge, agent.store, body.text, author=caller.key.name, reason=body.reason,
-                           relative_path=path)
+                           relative_path=path, settings=agent.settings)
     return _reindex(request, article.id, saved.edit)
 
 
@@ -65,7 +66,7 @@ def revert(request: Request, edit_id: int, body: RevertBody | None = None,
            caller: Principal = Depends(staff)) -> IndexOut:
     agent = request.app.state.agent
     saved = revert_edit(agent.settings.knowledge_dir, agent.store, edit_id, author=caller.key.name,
-                        note=body.reason if body else "")
+                        note=body.reason if body else "", settings=agent.settings)
     return _reindex(request, saved.article.id, saved.edit)
 
 

@@ -33,11 +33,14 @@ def index(project: ProjectOption = None,
           quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
           chats: Annotated[bool, typer.Option(help="Also index resolved chats with positive feedback.")] = True,
           chat_days: Annotated[int, typer.Option(help="How far back resolved chats count.")] = 90,
+          force: Annotated[bool, typer.Option(
+              "--force", help="With a Chroma server: publish this folder as it is, even over articles another "
+                              "replica changed since (a conflict is refused otherwise).")] = False,
           manifest_out: Annotated[Optional[Path], typer.Option(
               help="Also write the KB manifest (article hashes, KB version) here, e.g. for DVC.")] = None) -> None:
     """Build or update the knowledge index (only changed articles are re-embedded)."""
     settings = settings_for(project)
-    reindex(settings, quiet=quiet, chats=chats, chat_days=chat_days)
+    reindex(settings, quiet=quiet, chats=chats, chat_days=chat_days, force=force)
     if manifest_out:
         manifest = read_manifest(settings.index_dir)
         manifest.pop("built_at", None)  # keep the file stable when nothing changed

@@ -68,7 +68,8 @@ def agent_for(settings: Settings):
     return SupportAgent(settings)
 
 
-def reindex(settings: Settings, quiet: bool = False, chats: bool = True, chat_days: int = 90) -> None:
+def reindex(settings: Settings, quiet: bool = False, chats: bool = True, chat_days: int = 90,
+            force: bool = False) -> None:
     """Update the index (only what changed is embedded) with a progress bar, then the resolved chats."""
     from rich.progress import (
         BarColumn,
@@ -88,12 +89,16 @@ def reindex(settings: Settings, quiet: bool = False, chats: bool = True, chat_da
                   console=err, disable=quiet, transient=True) as progress:
         task = progress.add_task("embed", total=None)
         report = build_index(settings, embedder,
-                             progress=lambda done, total: progress.update(task, completed=done, total=total))
+                             progress=lambda done, total: progress.update(task, completed=done, total=total),
+                             force=force)
     if chats:
         count = index_chats(settings, embedder, Store(settings.database_url), since_days=chat_days)
         console.print(f"Resolved chats searchable: {count} (last {chat_days} days, positive feedback).")
     for problem in report.problems:
         err.print(f"[yellow]skipped[/] {safe(str(problem))}")
+    if report.kept_published:
+        err.print(f"[yellow]⚠[/] {settings.knowledge_dir} is behind the published index, {safe(report.published)}: "
+                  f"kept its {safe(', '.join(report.kept_published))}. Update this folder before editing them here.")
     console.print(
         f"Indexed {report.articles} articles ({report.chunks} chunks), KB version [bold]{report.kb_version}[/]: "
         f"{len(report.added)} added, {len(report.updated)} updated, {len(report.removed)} removed, "

@@ -96,7 +96,8 @@ def kb_add(article_id: Annotated[str, typer.Option("--id", help="Unique id, e.g.
     body = body_file.read_text(encoding="utf-8") if body_file else typer.edit(f"# {title}\n\n") or ""
     text = new_article_text(id=article_id, title=title, type=type, body=body, product_area=area,
                             tags=[t.strip() for t in tags.split(",") if t.strip()])
-    saved = versioned_save(settings.knowledge_dir, _store(settings), text, author=_author(author), reason=reason)
+    saved = versioned_save(settings.knowledge_dir, _store(settings), text, author=_author(author), reason=reason,
+                           settings=settings)
     console.print(f"Created {settings.knowledge_dir.name}/{safe(saved.article.path)}")
     _saved(settings, saved, no_index)
 
@@ -119,7 +120,7 @@ def kb_edit(article_id: str, reason: ReasonOption, from_file: Annotated[Optional
         console.print("No change.")
         return
     _saved(settings, versioned_save(settings.knowledge_dir, _store(settings), text, author=_author(author),
-                                    reason=reason, relative_path=article.path), no_index)
+                                    reason=reason, relative_path=article.path, settings=settings), no_index)
 
 
 @app.command("remove")
@@ -131,7 +132,7 @@ def kb_remove(article_id: str, reason: ReasonOption, author: AuthorOption = None
 
     settings = settings_for(project)
     saved = versioned_remove(settings.knowledge_dir, _store(settings), article_id, author=_author(author),
-                             reason=reason)
+                             reason=reason, settings=settings)
     console.print(f"Removed {safe(saved.article.path)} (edit #{saved.edit.id})")
     if not no_index:
         reindex(settings, quiet=True)
@@ -181,8 +182,8 @@ def kb_revert(edit_id: int, note: Annotated[str, typer.Option(
     from supportgraph.knowledge.versions import revert_edit
 
     settings = settings_for(project)
-    _saved(settings, revert_edit(settings.knowledge_dir, _store(settings), edit_id, author=_author(author), note=note),
-           no_index)
+    _saved(settings, revert_edit(settings.knowledge_dir, _store(settings), edit_id, author=_author(author), note=note,
+                                 settings=settings), no_index)
 
 
 @app.command("import")

@@ -37,6 +37,10 @@ def serve(host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0 
     if project:
         os.environ["SUPPORTGRAPH_PROJECT_DIR"] = str(project)
     settings = settings_for(project)
+    from supportgraph.knowledge.shared import follow, shares_index
+
+    if shares_index(settings):  # a new replica starts from the index the others published
+        follow(settings)
     if not (settings.index_dir / "manifest.json").exists():
         from supportgraph.errors import IndexNotBuiltError
 

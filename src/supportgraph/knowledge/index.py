@@ -4,20 +4,20 @@ Incremental by content hash: unchanged articles are not re-embedded, changed
 ones are replaced, removed ones deleted. What is in Chroma is checked against
 each chunk's metadata (article hash and chunk count), not trusted from the
 manifest, so a run killed half-way is repaired by the next one. One writer at a
-time, enforced by a file lock (Chroma's local store is not multi-process safe).
+time, enforced by a file lock (Chroma's local store is not multi-process safe). With a Chroma server the
+folder is merged with the index other replicas published, and the result published in turn, under a lock
+all replicas see (knowledge/shared.py).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import hashlib
 import json
-import os
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import chromadb
 from filelock import FileLock, Timeout
@@ -27,8 +27,25 @@ from supportgraph.errors import ConfigError, IndexBusyError, KnowledgeError
 from supportgraph.knowledge.articles import Article, ArticleProblem, load_articles
 from supportgraph.knowledge.chunking import Chunk, chunk_article
 from supportgraph.knowledge.embedding import Embedder
-from supportgraph.knowledge.lexical import LexicalDoc, LexicalIndex
+from supportgraph.knowledge.index_files import (  # noqa: F401  (read_history, write_manifest: callers import them here)
+    changes,
+    lexical_dir_name,
+    read_history,
+    read_manifest,
+    write_index_files,
+    write_manifest,
+)
+from supportgraph.knowledge.shared import (
+    folder_hashes,
+    merge,
+    publisher,
+    save_folder_hashes,
+    shared_store,
+    shares_index,
+    writer_lock,
+)
 from supportgraph.params import load_params
+from supportgraph.store.kb_index import publish, read_published
 
 ProgressCallback = Callable[[int, int], None]  # (chunks done, chunks to embed)
 EMBED_BATCH = 64
@@ -45,6 +62,8 @@ class IndexReport:
     problems: list[ArticleProblem] = field(default_factory=list)
     embedded_chunks: int = 0
     embedded_titles: int = 0
+    kept_published: list[str] = field(default_factory=list)  # this folder is behind the published index on these
+    published: str = ""  # the published index they were kept from (knowledge/shared.py)
 
 
 def open_chroma(settings: Settings) -> chromadb.ClientAPI:
@@ -109,7 +128,9 @@ def kb_version(hashes: dict[str, str]) -> str:
 
 
 def build_index(settings: Settings, embedder: Embedder, progress: ProgressCallback | None = None,
-                max_words: int | None = None) -> IndexReport:
+                max_words: int | None = None, force: bool = False) -> IndexReport:
+    """Index the knowledge folder; with a Chroma server, over the index other replicas published (merged
+    per article, knowledge/shared.py) and publish the result. ``force``: index this folder as it is."""
     if not settings.knowledge_dir.is_dir():
         raise KnowledgeError(f"Knowledge folder {settings.knowledge_dir} does not exist.",
                              "create it and add markdown articles, or set SUPPORTGRAPH_KNOWLEDGE_DIR.")
@@ -126,7 +147,8 @@ def build_index(settings: Settings, embedder: Embedder, progress: ProgressCallba
     if max_words is None:
         max_words = load_params(settings.project_dir).knowledge.chunk_max_words
     try:
-        return _update(settings, embedder, loaded.articles, loaded.problems, progress, max_words)
+        with writer_lock(settings) if shares_index(settings) else contextlib.nullcontext():
+            return _update(settings, embedder, loaded.articles, loaded.problems, progress, max_words, force)
     finally:
         lock.release()
 
@@ -155,13 +177,20 @@ def _update_titles(client, settings, embedder, articles: list[Article], keys: di
     return len(changed)
 
 
-def _update(settings, embedder, articles: list[Article], problems, progress, max_words) -> IndexReport:
+def _update(settings, embedder, articles: list[Article], problems, progress, max_words, force) -> IndexReport:
+    folder, published = articles, None
+    report = IndexReport(kb_version="", articles=0, chunks=0, problems=problems)
+    if shares_index(settings):
+        published = read_published(shared_store(settings), settings.collection)
+        merged = merge(folder, folder_hashes(settings.index_dir), None if force else published, settings.knowledge_dir)
+        articles, report.kept_published = merged.articles, merged.kept_published
+        report.published = published.describe() if merged.kept_published else ""
+    report.articles = len(articles)
     client = open_chroma(settings)
     collection = get_collection(client, settings.collection)
     indexed = _indexed_hashes(collection)
     wanted = {a.id: a for a in articles}
     old_manifest = read_manifest(settings.index_dir)
-    report = IndexReport(kb_version="", articles=len(articles), chunks=0, problems=problems)
 
     stale = [aid for aid in indexed if aid not in wanted]
     chunks_by_article = {a.id: chunk_article(a, max_words) for a in articles}
@@ -171,10 +200,8 @@ def _update(settings, embedder, articles: list[Article], problems, progress, max
     for article in articles:
         if indexed.get(article.id) != keys[article.id]:
             to_embed.append((article, chunks_by_article[article.id]))
-    old_hashes = {aid: entry["hash"] for aid, entry in old_manifest.get("articles", {}).items()}
-    report.added = [a.id for a in articles if a.id not in old_hashes]
-    report.updated = [a.id for a in articles if a.id in old_hashes and old_hashes[a.id] != a.content_hash]
-    report.removed = sorted(set(old_hashes) - set(wanted))
+    changed = changes(old_manifest, articles)
+    report.added, report.updated, report.removed = changed["added"], changed["updated"], changed["removed"]
 
     for article_id in stale:
         collection.delete(where={"article_id": article_id})
@@ -203,35 +230,28 @@ def _update(settings, embedder, articles: list[Article], problems, progress, max
     report.embedded_titles = _update_titles(client, settings, embedder, articles, keys)
     hashes = {a.id: a.content_hash for a in articles}
     report.kb_version = kb_version(hashes)
-    lexical_dir = f"lexical-{report.kb_version}-{max_words}"
-    if not (settings.index_dir / lexical_dir).exists():
-        docs = [LexicalDoc(c.id, c.article_id, c.section, c.text) for cs in chunks_by_article.values() for c in cs]
-        LexicalIndex.build(docs, {a.id: a.title for a in articles}).save(settings.index_dir / lexical_dir)
-    _write_json(settings.index_dir / "articles.json",
-                {a.id: a.model_dump(mode="json") for a in articles})
-    _write_json(settings.index_dir / "manifest.json", {
+    write_index_files(settings.index_dir, articles, [c for cs in chunks_by_article.values() for c in cs], {
         "kb_version": report.kb_version,
         "embedding_model": embedder.name,
         "chunk_max_words": max_words,
-        "lexical_dir": lexical_dir,
+        "lexical_dir": lexical_dir_name(report.kb_version, max_words),
         "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "articles": {a.id: {"hash": a.content_hash, "path": a.path, "title": a.title} for a in articles},
-    })
-    if report.kb_version != old_manifest.get("kb_version"):
-        with open(settings.index_dir / "history.jsonl", "a") as history:
-            history.write(json.dumps({"kb_version": report.kb_version, "previous": old_manifest.get("kb_version"),
-                                      "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                                      "added": report.added, "updated": report.updated,
-                                      "removed": report.removed}) + "\n")
-    for old in settings.index_dir.glob("lexical-*"):
-        if old.name != lexical_dir:
-            shutil.rmtree(old, ignore_errors=True)
-    if report.kb_version == old_manifest.get("kb_version") and "calibration" in old_manifest:
+    }, old_manifest)
+    # Same articles: the same calibration holds, whichever replica fitted it.
+    same = next((m for m in (old_manifest, published.manifest if published else {})
+                 if m.get("kb_version") == report.kb_version and "calibration" in m), None)
+    if same:
         manifest = read_manifest(settings.index_dir)
-        manifest["calibration"] = old_manifest["calibration"]  # same articles: the same calibration holds
+        manifest["calibration"] = same["calibration"]
         write_manifest(settings.index_dir, manifest)
     else:
         _calibrate(settings, embedder)
+    if shares_index(settings):
+        save_folder_hashes(settings.index_dir, folder)
+        if published is None or published.kb_version != report.kb_version:  # the manifest as calibrated
+            publish(shared_store(settings), settings.collection, read_manifest(settings.index_dir),
+                    {a.id: a.model_dump(mode="json") for a in articles}, publisher(settings))
     return report
 
 
@@ -240,13 +260,9 @@ def _calibrate(settings: Settings, embedder: Embedder) -> None:
     from supportgraph.knowledge.calibration import save_self_calibration, self_calibrate
     from supportgraph.knowledge.retrieval import Retriever
 
-    fitted = self_calibrate(Retriever(settings, embedder))
+    fitted = self_calibrate(Retriever(settings, embedder, follow=False))  # this index, not a published one
     if fitted is not None:
         save_self_calibration(settings, *fitted)
-
-
-def write_manifest(index_dir: Path, manifest: dict) -> None:
-    _write_json(index_dir / "manifest.json", manifest)
 
 
 def _chunk_metadata(article: Article, chunk: Chunk, chunk_count: int, key: str) -> dict:
@@ -275,23 +291,3 @@ def _indexed_hashes(collection) -> dict[str, str]:
         else:
             seen[article_id] = ("mixed", 0, -1)
     return {aid: digest for aid, (digest, count, found) in seen.items() if found == count}
-
-
-def read_history(index_dir: Path) -> list[dict]:
-    """Every KB version this index has had, oldest first, with what changed."""
-    path = index_dir / "history.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
-
-
-def read_manifest(index_dir: Path) -> dict:
-    path = index_dir / "manifest.json"
-    return json.loads(path.read_text()) if path.exists() else {}
-
-
-def _write_json(path: Path, data: dict) -> None:
-    """Write-then-rename, so a reader or a killed writer never sees half a file."""
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
-    with open(tmp, "rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)

@@ -38,6 +38,7 @@ from supportgraph.knowledge.index import (
 )
 from supportgraph.knowledge.lexical import LexicalIndex, stems
 from supportgraph.knowledge.query import clean_query
+from supportgraph.knowledge.shared import Follower, shares_index
 from supportgraph.params import RetrievalParams, load_params
 
 CHAT_MIN_SIMILARITY = 0.6  # a resolved chat must be this close to count as "the same issue"
@@ -84,9 +85,11 @@ class Hit:
 
 
 class Retriever:
-    """Opens the index lazily (``warm_up``) and reloads it when the manifest changes."""
+    """Opens the index lazily (``warm_up``) and reloads it when the manifest changes; with a Chroma server,
+    it also follows the index other replicas publish (knowledge/shared.py), unless ``follow`` is False."""
 
-    def __init__(self, settings: Settings, embedder: Embedder, params: RetrievalParams | None = None) -> None:
+    def __init__(self, settings: Settings, embedder: Embedder, params: RetrievalParams | None = None,
+                 follow: bool = True) -> None:
         self.settings = settings
         self.embedder = embedder
         self.params = params or load_params(settings.project_dir).retrieval
@@ -102,12 +105,15 @@ class Retriever:
         self._terms: dict[str, frozenset[str]] = {}  # article id -> its stemmed words
         self._idf: dict[str, float] = {}
         self._lock = threading.Lock()
+        self._follower = Follower(settings) if follow and shares_index(settings) else None
 
     def warm_up(self) -> None:
         manifest_path = self.settings.index_dir / "manifest.json"
-        if not manifest_path.exists():
-            raise IndexNotBuiltError(self.settings.index_dir)
         with self._lock:
+            if self._follower:  # rewrites the index folder when another replica published a new version
+                self._follower.check(self._kb_version)
+            if not manifest_path.exists():
+                raise IndexNotBuiltError(self.settings.index_dir)
             if self._collection is None:
                 self._open()
             mtime = manifest_path.stat().st_mtime

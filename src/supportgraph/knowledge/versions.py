@@ -3,7 +3,9 @@
 The Knowledge page, the API and the CLI save through :func:`versioned_save`, so each save lands in the
 store's edit history (store/kb_edits.py) and in ``supportgraph changes --since``, whether or not anyone
 commits the file. A revert is one more save: it writes back the text an article had before an edit and
-is recorded as its own edit. Callers re-index after a save, as they did before.
+is recorded as its own edit. Callers re-index after a save, as they did before; given the ``settings`` of
+the index, a save is refused before anything is written when, with a Chroma server, another replica
+published a change to that article that this folder does not have (knowledge/shared.py).
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ import difflib
 from dataclasses import dataclass
 from pathlib import Path
 
+from supportgraph.config import Settings
 from supportgraph.errors import KnowledgeError
 from supportgraph.knowledge.articles import Article, load_articles
 from supportgraph.knowledge.editing import atomic_write, check_article_text, find_article
+from supportgraph.knowledge.shared import check_not_behind
 from supportgraph.store.kb_edits import REASON_MAX, EditInfo, get_edit, list_edits, record_edit
 from supportgraph.store.repository import Store
 
@@ -37,10 +41,14 @@ def check_reason(reason: str) -> str:
 
 
 def versioned_save(knowledge_dir: Path, store: Store, text: str, *, author: str, reason: str,
-                   relative_path: str | None = None, reverts: int | None = None) -> SavedEdit:
+                   relative_path: str | None = None, reverts: int | None = None,
+                   settings: Settings | None = None) -> SavedEdit:
     """Validate, write and record one save; nothing is written or recorded when validation fails."""
     reason = check_reason(reason)
     article = check_article_text(knowledge_dir, text, relative_path)
+    if settings is not None:
+        current = next((a for a in load_articles(knowledge_dir).articles if a.id == article.id), None)
+        check_not_behind(settings, article.id, current, article)
     path = knowledge_dir / article.path
     before = path.read_text(encoding="utf-8") if path.is_file() else None
     if before == text:
@@ -60,10 +68,12 @@ def versioned_save(knowledge_dir: Path, store: Store, text: str, *, author: str,
 
 
 def versioned_remove(knowledge_dir: Path, store: Store, article_id: str, *, author: str, reason: str,
-                     reverts: int | None = None) -> SavedEdit:
+                     reverts: int | None = None, settings: Settings | None = None) -> SavedEdit:
     """Delete an article's file and record it (``after`` None), so a revert can bring it back."""
     reason = check_reason(reason)
     article = find_article(knowledge_dir, article_id)
+    if settings is not None:
+        check_not_behind(settings, article.id, article, None)
     path = knowledge_dir / article.path
     before = path.read_text(encoding="utf-8")
     edit = record_edit(store, article_id=article.id, path=article.path, author=author, reason=reason,
@@ -72,7 +82,8 @@ def versioned_remove(knowledge_dir: Path, store: Store, article_id: str, *, auth
     return SavedEdit(article, edit)
 
 
-def revert_edit(knowledge_dir: Path, store: Store, edit_id: int, *, author: str, note: str = "") -> SavedEdit:
+def revert_edit(knowledge_dir: Path, store: Store, edit_id: int, *, author: str, note: str = "",
+                settings: Settings | None = None) -> SavedEdit:
     """Put the article back as it was before edit ``edit_id`` (undoing it and any later edit): its earlier
     text written back, or the article removed when that edit created it. Recorded as a new edit whose
     reason names the one reverted."""
@@ -88,9 +99,9 @@ def revert_edit(knowledge_dir: Path, store: Store, edit_id: int, *, author: str,
             raise KnowledgeError(f"'{edit.article_id}' is already gone, as it was before edit #{edit_id}.",
                                  "nothing to revert.")
         return versioned_remove(knowledge_dir, store, edit.article_id, author=author, reason=reason,
-                                reverts=edit_id)
+                                reverts=edit_id, settings=settings)
     saved = versioned_save(knowledge_dir, store, edit.before, author=author, reason=reason,
-                           relative_path=current.path if current else edit.path, reverts=edit_id)
+                           relative_path=current.path if current else edit.path, reverts=edit_id, settings=settings)
     if saved.edit is None:
         raise KnowledgeError(f"'{edit.article_id}' already reads as it did before edit #{edit_id}.",
                              f"nothing to revert; see its history with `supportgraph kb edits {edit.article_id}`.")

@@ -5,6 +5,7 @@ from supportgraph.store import (  # noqa: F401  (register their tables before an
     experiments,
     handoffs,
     kb_edits,
+    kb_index,
     sessions,
 )
 from supportgraph.store.repository import FeedbackIn, Store, TurnRecord
