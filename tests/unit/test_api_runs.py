@@ -305,3 +305,17 @@ def test_deleting_a_thread_deletes_its_runs_and_the_docs_show_them(idle_api, uni
     assert set(spec["paths"]["/threads/{thread_id}/runs"]) == {"get", "post"}
     assert spec["components"]["schemas"]["Run"]["properties"]["status"]["enum"] == [
         "pending", "running", "success", "error", "interrupted"]
+
+
+def test_the_same_words_answered_by_an_earlier_run_are_not_taken_for_a_dead_worker_s_turn(idle_api, unit_agent):
+    alice = as_user(key(unit_agent), "alice")
+    thread_id = new_thread(idle_api, alice)
+    submit(idle_api, alice, thread_id, CHARGED)
+    second = submit(idle_api, alice, thread_id, CHARGED, multitask_strategy="enqueue").json()["run_id"]
+    worker = RunWorker(unit_agent, 1, 0.05)
+    assert worker.run_once() == "success"  # the first run: its turn is recorded after the second was accepted
+    assert claim_next_run(unit_agent.store, "elsewhere:1:dead", 0.01).run_id == second  # died before answering
+    time.sleep(0.02)
+    assert worker.run_once() == "success"
+    turns = unit_agent.store.conversation(thread_id).turns
+    assert len(turns) == 2 and get_run(unit_agent.store, thread_id, second).turn_id == turns[1].id

@@ -52,7 +52,9 @@ def execute(agent, run: RunInfo, owner: str) -> str:
     """Run one claimed run to its end; the status it ended with ("pending" when given back)."""
     store, settings = agent.store, agent.settings
     if run.attempts > 1:  # its last worker died: was the turn recorded before it did?
-        turn = turn_recorded_since(store, run.thread_id, run.created_at, run.message)
+        # Since its first start: the thread's earlier runs had all ended by then, so a turn of this
+        # message after it is this run's (the same words sent earlier, by an earlier run, are not).
+        turn = turn_recorded_since(store, run.thread_id, run.started_at, run.message)
         if turn is not None:
             finish_run(store, run.run_id, owner, status="success", turn_id=turn.id, output=_output_of_turn(run, turn))
             return "success"

@@ -126,7 +126,7 @@ class ApiRun(Base):
     owner: Mapped[str | None] = mapped_column(String(128))  # host:pid:random of the worker running it
     lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # running: lease; pending: not before
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # its first start, kept on a takeover
     turn_id: Mapped[int | None] = mapped_column(Integer)
     output: Mapped[dict | None] = mapped_column(JSON)  # success: what /runs/wait answers
     error: Mapped[dict | None] = mapped_column(JSON)  # error: {"status", "code", "message", "fix"}

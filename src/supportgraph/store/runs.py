@@ -14,7 +14,7 @@ import datetime as dt
 import uuid
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import delete, exists, select, update
+from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.orm import aliased
 
 from supportgraph.store.api_models import ApiRun
@@ -106,7 +106,8 @@ def claim_next_run(store: Store, owner: str, lease_s: float, now: dt.datetime | 
             taken = session.execute(
                 update(ApiRun).where(ApiRun.id == run_id, ApiRun.status == status, same_owner)
                 .values(status="running", owner=owner, lease_until=now + dt.timedelta(seconds=lease_s),
-                        attempts=ApiRun.attempts + 1, started_at=now, updated_at=now)
+                        attempts=ApiRun.attempts + 1, started_at=func.coalesce(ApiRun.started_at, now),
+                        updated_at=now)
                 .execution_options(synchronize_session=False))
             if taken.rowcount == 1:
                 return RunInfo.model_validate(session.get(ApiRun, run_id))
