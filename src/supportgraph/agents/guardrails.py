@@ -49,16 +49,7 @@ class PreparedMessage:
 def prepare_message(raw: str | bytes | None, max_chars: int, previous: str = "") -> PreparedMessage:
     """Repair, redact, cut and screen one message. ``previous`` is the thread's last message, so an attack
     split across two turns is read whole."""
-    cleaned = clean_text(raw)
-    flags = list(cleaned.problems)
-    text = cleaned.text
-    if not has_words(text):
-        flags.append("empty_message")
-    if len(text) > max_chars:
-        flags.append("message_too_long")
-    text, kinds = redact_then_cut(text, max_chars)
-    if kinds:
-        flags.append("pii_redacted")
+    text, flags, original_length = _repaired_and_redacted(raw, max_chars)
     verdict = detect(text)
     if not verdict.attack and previous:
         verdict = _across_turns(previous, text, verdict)
@@ -78,8 +69,29 @@ def prepare_message(raw: str | bytes | None, max_chars: int, previous: str = "")
             verdict = detect(words)  # the markup was seen whole above; what is left is what gets echoed
         if verdict.suspicious:
             flags.append("suspicious_message")
-    return PreparedMessage(text=" ".join(text.split()), original_length=len(cleaned.text), flags=flags,
+    return PreparedMessage(text=" ".join(text.split()), original_length=original_length, flags=flags,
                            agent_text=agent_text)
+
+
+def redact_message(raw: str | bytes | None, max_chars: int) -> tuple[str, list[str]]:
+    """The message as it may be stored before its turn runs (a queued background run): repaired, redacted
+    and cut, with the flags that says so. Screening waits for the turn, which knows the thread's last message."""
+    text, flags, _ = _repaired_and_redacted(raw, max_chars)
+    return text, flags
+
+
+def _repaired_and_redacted(raw: str | bytes | None, max_chars: int) -> tuple[str, list[str], int]:
+    cleaned = clean_text(raw)
+    flags = list(cleaned.problems)
+    text = cleaned.text
+    if not has_words(text):
+        flags.append("empty_message")
+    if len(text) > max_chars:
+        flags.append("message_too_long")
+    text, kinds = redact_then_cut(text, max_chars)
+    if kinds:
+        flags.append("pii_redacted")
+    return text, flags, len(cleaned.text)
 
 
 def redact_then_cut(text: str, max_chars: int) -> tuple[str, list[str]]:

@@ -146,8 +146,11 @@ class SupportAgent:
         return result
 
     def ask_stream(self, message: str | bytes | None, thread_id: str | None = None, channel: str = "cli",
-                   wait_s: float = 0.0) -> Iterator[StepEvent | TurnResult]:
+                   wait_s: float = 0.0, input_flags: list[str] | None = None) -> Iterator[StepEvent | TurnResult]:
         """Run one turn: a StepEvent per finished graph step, then the TurnResult (last).
+
+        ``input_flags``: what was done to a message redacted before its turn (a background run stores
+        it redacted, ``guardrails.redact_message``), so its trace says so as if it had been done here.
 
         Raises ThreadBusyError when another turn of the thread is running anywhere and does not end
         within ``wait_s``. Closing the iterator early abandons the turn (nothing is recorded, and
@@ -161,6 +164,7 @@ class SupportAgent:
             # The previous message, so an attack split across two turns is seen whole.
             previous = (self._graph.get_state({"configurable": {"thread_id": thread_id}}).values or {}).get("message", "")
             prepared = prepare_message(message, self._brief.limits.max_message_chars, previous)
+            prepared.flags = list(dict.fromkeys([*(input_flags or []), *prepared.flags]))
             if (handoff := active_handoff(self._store, thread_id)) is not None:
                 # A person has (or is about to take) this thread: the bot stays silent, the message waits for them.
                 result = self._record_waiting(prepared, handoff, thread_id, channel, started)

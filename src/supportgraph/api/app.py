@@ -1,5 +1,5 @@
 """The FastAPI application: routers, error handlers, the web chat page, and the lifespan that warms
-the agent up once and runs the webhook sender."""
+the agent up once and runs the webhook sender and the background-run workers."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
-from supportgraph.api import errors, experiments, handoffs, runs, staff, threads
+from supportgraph.api import background, errors, experiments, handoffs, runs, staff, threads
 from supportgraph.config import Settings
 
 STATIC = Path(__file__).with_name("static")
@@ -65,9 +65,17 @@ def create_app(settings: Settings | None = None, agent=None, *, send_webhooks: b
 
             sender = WebhookSender(settings, running.store)
             sender.start()
+        worker = None
+        if settings.run_workers:
+            from supportgraph.api.run_worker import RunWorker
+
+            worker = app.state.run_worker = RunWorker(running, settings.run_workers, settings.run_poll_s)
+            worker.start()
         try:
             yield
         finally:
+            if worker is not None:
+                await run_in_threadpool(worker.stop)
             if sender is not None:
                 await run_in_threadpool(sender.stop)
             if agent is None:
@@ -78,6 +86,7 @@ def create_app(settings: Settings | None = None, agent=None, *, send_webhooks: b
     errors.install(app)
     app.include_router(threads.router)
     app.include_router(runs.router)
+    app.include_router(background.router)
     app.include_router(staff.router)
     app.include_router(experiments.router)
     app.include_router(handoffs.router)

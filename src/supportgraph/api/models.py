@@ -104,6 +104,31 @@ class RunOutput(BaseModel):
                                     "name, variant assigned, variant served.")
 
 
+class RunError(BaseModel):
+    status: int = Field(description="The HTTP status /runs/wait would have answered with.")
+    code: str
+    message: str
+    fix: str
+
+
+class Run(BaseModel):
+    """A background run, as the Agent Protocol shows one (``POST /threads/{id}/runs``)."""
+
+    run_id: str
+    thread_id: str
+    assistant_id: str
+    status: Literal["pending", "running", "success", "error", "interrupted"] = Field(
+        description="pending (accepted, waiting for a worker or for the thread's earlier runs), running, "
+                    "success (GET .../join has the reply), error (see `error`), interrupted (cancelled).")
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    metadata: dict
+    multitask_strategy: Literal["reject", "enqueue"]
+    attempts: int = Field(description="Times a worker started it (more than one: a server died while running it).")
+    turn_id: int | None = Field(default=None, description="The turn it recorded, once it succeeded.")
+    error: RunError | None = None
+
+
 class FeedbackBody(BaseModel):
     thumb: Literal["up", "down"] | None = None
     stars: int | None = Field(default=None, ge=1, le=5)

@@ -31,15 +31,15 @@ STREAM_DOC = {200: {"content": {"text/event-stream": {}}, "description": "Server
                     "reply, citation, escalation, error, end."}}
 
 
-def _output(run_id: str, result: TurnResult) -> RunOutput:
+def run_output(run_id: str, result: TurnResult) -> RunOutput:
     return RunOutput(run_id=run_id, thread_id=result.thread_id, turn_id=result.turn_id, outcome=result.outcome,
                      reply=result.answer, summary=result.summary, steps=result.steps, citations=result.citations,
                      handoff=result.handoff, kb_version=result.kb_version, latency_ms=result.latency_ms,
                      experiment=result.experiment)
 
 
-def _prepare(request: Request, caller: Principal, thread_id: str | None, body: RunCreate):
-    """Check the assistant and the thread (creating it when asked); the turn's iterator, not started."""
+def run_thread(request: Request, caller: Principal, thread_id: str | None, body: RunCreate) -> str:
+    """Check the assistant and the thread (creating it when asked, or a new one for a stateless run); its id."""
     agent = request.app.state.agent
     if body.assistant_id != ASSISTANT_ID:
         raise ApiError(404, "not_found", f"Assistant '{body.assistant_id}' does not exist.",
@@ -53,6 +53,13 @@ def _prepare(request: Request, caller: Principal, thread_id: str | None, body: R
             if body.if_not_exists != "create":
                 raise not_found(f"Thread {thread_id}") from None
             new_thread(agent.store, caller, ThreadCreate(thread_id=thread_id))
+    return thread_id
+
+
+def _prepare(request: Request, caller: Principal, thread_id: str | None, body: RunCreate):
+    """Check the assistant and the thread (creating it when asked); the turn's iterator, not started."""
+    agent = request.app.state.agent
+    thread_id = run_thread(request, caller, thread_id, body)
     wait_s = agent.settings.turn_wait_s if body.multitask_strategy == "enqueue" else 0.0
     return agent.ask_stream(body.input.text(), thread_id, channel="api", wait_s=wait_s)
 
@@ -61,7 +68,7 @@ def _wait(request: Request, caller: Principal, thread_id: str | None, body: RunC
     result = None
     for result in _prepare(request, caller, thread_id, body):
         pass
-    return _output(uuid.uuid4().hex, result)
+    return run_output(uuid.uuid4().hex, result)
 
 
 @router.post("/threads/{thread_id}/runs/wait", response_model=RunOutput, summary="Run a turn and wait for the reply")
@@ -81,7 +88,7 @@ def _sse(event: str, data: dict) -> dict:
 def _events_of(item: StepEvent | TurnResult, run_id: str) -> list[dict]:
     if isinstance(item, StepEvent):
         return [_sse("step", {"node": item.node, "ms": item.ms})]
-    output = _output(run_id, item).model_dump(mode="json", exclude={"citations"})
+    output = run_output(run_id, item).model_dump(mode="json", exclude={"citations"})
     events = [_sse("reply", output)]
     events += [_sse("citation", citation.model_dump()) for citation in item.citations]
     if item.outcome == "escalated":

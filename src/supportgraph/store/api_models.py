@@ -1,5 +1,5 @@
 """Tables of the HTTP API and of running several replicas: API keys, who owns a thread, the claim a
-running turn holds on its thread, rate-limit windows, webhook endpoints and their deliveries.
+running turn holds on its thread, rate-limit windows, webhook endpoints and their deliveries, background runs.
 
 Everything a replica must agree on with the others lives here, in the shared database, never in a
 process: a claim row (not a lock object), a counter row (not an in-memory bucket).
@@ -102,3 +102,33 @@ class WebhookDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class ApiRun(Base):
+    """A background run (``POST /threads/{id}/runs``): the turn as accepted, then who runs it and how it
+    ended. Accepted runs are rows, so one survives its replica: a ``running`` run whose lease ran out (or
+    whose process is gone on this host) and a ``pending`` one are taken by any replica's worker. The
+    integer id orders the runs of a thread; ``run_id`` is the public id."""
+
+    __tablename__ = "api_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(String(32), unique=True)
+    thread_id: Mapped[str] = mapped_column(String(64), index=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    end_user: Mapped[str | None] = mapped_column(String(128))
+    assistant_id: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(12), index=True)  # pending | running | success | error | interrupted
+    message: Mapped[str] = mapped_column(Text)  # repaired and redacted (guardrails.redact_message)
+    input_flags: Mapped[list] = mapped_column(JSON, default=list)
+    meta: Mapped[dict] = mapped_column("metadata", JSON, default=dict)
+    multitask_strategy: Mapped[str] = mapped_column(String(12))
+    owner: Mapped[str | None] = mapped_column(String(128))  # host:pid:random of the worker running it
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # running: lease; pending: not before
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # its first start, kept on a takeover
+    turn_id: Mapped[int | None] = mapped_column(Integer)
+    output: Mapped[dict | None] = mapped_column(JSON)  # success: what /runs/wait answers
+    error: Mapped[dict | None] = mapped_column(JSON)  # error: {"status", "code", "message", "fix"}
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -15,7 +15,7 @@ import uuid
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
-from supportgraph.store.api_models import ApiThread, ThreadClaim, WebhookDelivery
+from supportgraph.store.api_models import ApiRun, ApiThread, ThreadClaim, WebhookDelivery
 from supportgraph.store.experiments import ExperimentAssignment
 from supportgraph.store.handoffs import Handoff
 from supportgraph.store.models import Conversation, ConversationReview, ConversationTag, Feedback, Turn, utcnow
@@ -116,7 +116,7 @@ def create_thread(store: Store, thread_id: str, tenant: str, end_user: str | Non
 
 
 def delete_transcript(store: Store, thread_id: str) -> bool:
-    """Delete a conversation's turns, feedback, tags, review, deliveries and ownership; True if there was any.
+    """Delete a conversation's turns, feedback, tags, review, deliveries, runs and ownership; True if there was any.
 
     One transaction; call it holding the thread's claim. Memory (checkpoints) is deleted after it by ``agents.memory``; a crash between
     the two leaves checkpoints without a transcript, which the reconciliation removes."""
@@ -133,6 +133,7 @@ def delete_transcript(store: Store, thread_id: str) -> bool:
         session.execute(delete(Turn).where(Turn.conversation_id == thread_id))
         session.execute(delete(Conversation).where(Conversation.id == thread_id))
         session.execute(delete(WebhookDelivery).where(WebhookDelivery.thread_id == thread_id))
+        session.execute(delete(ApiRun).where(ApiRun.thread_id == thread_id))
         session.execute(delete(ApiThread).where(ApiThread.thread_id == thread_id))
         session.execute(delete(ExperimentAssignment).where(ExperimentAssignment.conversation_id == thread_id))
         return found
