@@ -45,6 +45,14 @@ def test_a_device_named_alone_after_an_answer_is_the_same_issue_on_that_device(r
     assert "Android" not in " ".join(reply.steps)
 
 
+def test_a_new_problem_told_with_a_not_after_an_answer_is_a_new_issue(real_agent):
+    answered = real_agent.ask("how do I export my data?", thread_id="t")
+    assert answered.outcome == "answered" and answered.citations[0].id == "faq-export-data"
+    reply = real_agent.ask("the app is not syncing my changes", thread_id="t")  # found in the browser: a "retry"
+    assert reply.summary != answered.summary and "sync" in reply.summary.lower()
+    assert reply.outcome == "clarify" and "Which device" in reply.answer
+
+
 def test_praise_then_a_new_error_is_not_read_as_resolved(real_agent):
     reply = after_an_answer(real_agent, "t", "Great, but now I get error 500")
     assert reply.outcome in ("answered", "escalated") and "glad that's sorted" not in reply.answer

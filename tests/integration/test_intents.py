@@ -48,3 +48,18 @@ def test_no_test_message_is_one_of_the_classifiers_examples():
         copied = [r["message"] for r in load_rows(DATA / name)
                   if len(r["message"].split()) > 2 and r["message"].lower().strip(" ?!.") in examples]
         assert not copied, (name, copied)
+
+
+@pytest.mark.parametrize("message, intent", [
+    ("the app is not syncing my changes", "new_issue"),  # found in the browser: read as "no, it failed"
+    ("notifications are not coming through on android", "new_issue"),
+    ("it still doesn't work", "retry"),
+    ("no, the csv is empty", "retry"),
+    ("the export email still hasn't arrived", "retry"),
+    ("tried it and now the download button is greyed out", "retry"),
+])
+def test_a_negative_after_an_answer_is_a_failed_fix_only_when_it_reports_on_the_fix(real_embedder, scope, message,
+                                                                                      intent):
+    reading = IntentClassifier(real_embedder).read(
+        message, "confirm", "You'd like to know how to export your data.", **scope)
+    assert reading.intent == intent, [(c.text, c.act, c.same_topic) for c in reading.clauses]

@@ -119,7 +119,8 @@ _NEGATIVE = {"error", "errors", "fail", "fails", "failed", "failing", "failure",
              "issues", "problem", "problems", "crash", "crashes", "crashed", "crashing", "wrong", "worse", "bug",
              "bugs", "declined", "denied", "missing", "nope", "nah", "unable", "complain", "complaints", "useless",
              "invalid", "locked", "expired", "rejected", "slow", "slower", "disappeared", "happen", "happens",
-             "happened", "happening", "occurs", "nothing", "still", "same", "keeps", "freezes", "hangs", "blank"}
+             "happened", "happening", "occurs", "nothing", "still", "same", "keeps", "freezes", "hangs", "blank",
+             "greyed", "grayed"}
 _NEGATORS = {"not", "no", "never", "cannot", "without", "nothing", "none", "neither", "nor", "hardly", "forget", "isnt",
              "dont", "doesnt", "didnt", "wont", "cant", "aint", "havent", "hasnt", "wasnt", "arent"}
 # Weak words count less: they colour a clause more than they decide it.
@@ -135,6 +136,10 @@ _SETTLED = re.compile(r"\b(that|this)('s| was| is| did) it\b|\bthat'?s the one\b
 _NO_MORE = re.compile(r"\bno more\b|\bnot any ?more\b(?!.*\b(work|load|sync|open|show))", re.IGNORECASE)
 _NOT_THERE = re.compile(r"\b(is|are|was|were)(n'?t| not) (there|here|in (it|there))\b|\bnowhere\b|\bcan'?t find\b|"
                         r"\bcannot find\b", re.IGNORECASE)
+# Words that report on the fix just tried ("still", "now it says", "tried", "did the steps"): a clause
+# without them that tells a problem on another topic is a new problem, not a "no" ("the app is not syncing").
+_AFTER_THE_FIX = re.compile(r"\b(still|again|now|same|anymore|yet|tried|did|done|followed|after|even|worse|instead|"
+                            r"work|works|worked|working|help|helped|fixed|changed?)\b", re.IGNORECASE)
 _ASKS_FOR_MORE = re.compile(r"\b(else|other|another|any ideas?|anything more|now what|what now|next)\b", re.IGNORECASE)
 # Verbs of perceiving end a negation's reach: "never seen it load so fast" is praise.
 _PERCEIVE = {"seen", "saw", "heard", "known", "knew", "thought", "think", "expected", "believe", "imagine"}
@@ -368,6 +373,9 @@ class IntentClassifier:
             if act in CONTENT and about_another_product(text, kb_words, product):
                 act = "off_topic"
             same = bool(previous_issue) and float(vector @ vectors[-1]) >= SAME_TOPIC
+            if (act == "deny" and guess in CONTENT and not same and not _AFTER_THE_FIX.search(text)
+                    and not _STANDALONE_NO.match(text)):
+                act = "problem"  # told with a "not", but about something else: a new problem
             clauses.append(Clause(text, act, is_question(text), new_topic, contrast, polarity, same))
         if any(c.polarity for c in clauses):  # the rules read the outcome: the examples' guess of it is not needed
             clauses = [c if c.polarity or c.act not in ("affirm", "deny") else
