@@ -157,6 +157,9 @@ class OnnxEmbedder:
             options = onnxruntime.SessionOptions()
             options.intra_op_num_threads = self.threads
             options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+            # Threads that sleep when idle instead of spinning: on cores shared with a web server or
+            # another job, spinning steals their time (measured 5-15% faster here under load).
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             options.log_severity_level = 3  # warnings about unused initializers are not the user's business
             self._session = onnxruntime.InferenceSession(str(self.model_file), options,
                                                          providers=["CPUExecutionProvider"])
