@@ -7,6 +7,7 @@ import json
 import socket
 
 import numpy as np
+import onnx
 import pytest
 
 from supportgraph.config import Settings
@@ -55,6 +56,9 @@ def test_int8_vectors_stay_close_to_torchs(real_embedder, models, sentences):
     similarity = cosines(int8.embed(sentences), real_embedder.embed(sentences))
     # Looser than fp32 by design; per-tensor quantization (rejected) gave a mean of 0.96 and a minimum of 0.92.
     assert similarity.mean() > 0.99 and similarity.min() > 0.97
+    graph = onnx.load(str(int8.model_file))
+    assert len(onnx_embedding.ffn_output_nodes(graph)) == 6  # one per layer, left in fp32 (still plain MatMuls)
+    assert sum(n.op_type == "MatMulInteger" for n in graph.graph.node) >= 6  # and the rest quantized
 
 
 def test_the_export_is_made_once_and_reused(models, sentences, monkeypatch):

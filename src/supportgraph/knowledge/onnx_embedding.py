@@ -4,9 +4,10 @@ sentence-transformers' own ONNX backend needs optimum, which does not work with 
 the model is exported here, locally, from the bundled weights on first use (a few seconds) and
 never downloaded: ``torch.onnx.export`` of the transformer (eager attention, so that onnxruntime's
 BERT optimizer can fuse it with the layer norms and GELUs), then, for ``onnx-int8``, dynamic int8
-quantization with one scale per output channel (one per tensor loses 3 points of hit@1 on
-anthropic-docs). The files are cached in ``<cache_dir>/<key>/``, the key hashing the model's files
-and this recipe, so a changed model or recipe exports afresh. Mean pooling and L2 normalisation
+quantization with one scale per output channel (one per tensor lost 3 points of hit@1 on
+anthropic-docs), the feed-forward output projections left in fp32 (``ffn_output_nodes``). The
+files are cached in ``<cache_dir>/<key>/``, the key hashing the model's files and this recipe, so
+a changed model or recipe exports afresh. Mean pooling and L2 normalisation
 are done in numpy, as the model's Pooling and Normalize modules do; the tokenizer is the model's
 own tokenizer.json, truncated at its max_seq_length.
 """
@@ -25,7 +26,7 @@ from pathlib import Path
 import numpy as np
 from filelock import FileLock
 
-RECIPE = "eager-export-opset17+bert-fusions+int8-per-channel:1"  # change to re-export every cached model
+RECIPE = "eager-export-opset17+bert-fusions+int8-per-channel-ffn-out-fp32:1"  # change to re-export every cached model
 BACKENDS = {"onnx": "model.onnx", "onnx-int8": "model-int8.onnx"}
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
@@ -110,14 +111,22 @@ def _export(model_path: str, target: Path) -> None:
     raw.unlink(missing_ok=True)
 
 
+def ffn_output_nodes(model) -> list[str]:
+    """Each layer's feed-forward output projection (after GELU): the MatMuls int8 hurts most. Kept in fp32,
+    the int8 vectors' distance to torch's halves (mean cosine 0.9937 -> 0.9965) for ~20% of the speed-up."""
+    return [n.name for n in model.graph.node
+            if n.op_type == "MatMul" and "/output/dense/" in n.name and "/attention/" not in n.name]
+
+
 def _quantize(fp32: Path, target: Path) -> None:
-    from onnx import TensorProto
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     partial = target.with_name(target.name + ".partial")
     # DefaultTensorType: the fused ops are in Microsoft's domain, which ONNX shape inference cannot type.
     quantize_dynamic(str(fp32), str(partial), weight_type=QuantType.QInt8, per_channel=True,
-                     extra_options={"DefaultTensorType": TensorProto.FLOAT})
+                     nodes_to_exclude=ffn_output_nodes(onnx.load(str(fp32))),
+                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
     partial.replace(target)
 
 
