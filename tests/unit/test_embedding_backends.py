@@ -35,8 +35,13 @@ class BackendHashEmbedder(HashEmbedder):
         return super().embed(texts)
 
 
+def test_onnx_int8_is_the_default(monkeypatch):
+    monkeypatch.delenv("SUPPORTGRAPH_EMBEDDING_BACKEND", raising=False)  # tests/conftest.py pins torch
+    assert Settings(project_dir=REPO).embedding_backend == "onnx-int8"
+
+
 def test_the_builder_follows_the_setting_and_keeps_exports_under_home(tmp_path):
-    torch = build_embedder(Settings(project_dir=REPO, home=tmp_path))
+    torch = build_embedder(Settings(project_dir=REPO, home=tmp_path, embedding_backend="torch"))
     onnx = build_embedder(Settings(project_dir=REPO, home=tmp_path, embedding_backend="onnx"))
     int8 = build_embedder(Settings(project_dir=REPO, home=tmp_path, embedding_backend="onnx-int8"))
     assert isinstance(torch, SentenceTransformerEmbedder) and embedding_backend(torch) == "torch"
