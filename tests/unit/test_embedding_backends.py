@@ -7,7 +7,8 @@ import pytest
 from pydantic import ValidationError
 
 from supportgraph.config import Settings
-from supportgraph.errors import EmbeddingBackendMismatchError
+from supportgraph.errors import ConfigError, EmbeddingBackendMismatchError
+from supportgraph.knowledge import onnx_embedding
 from supportgraph.knowledge.embedding import (
     HashEmbedder,
     SentenceTransformerEmbedder,
@@ -89,3 +90,15 @@ def test_reindexing_with_another_backend_re_embeds_everything(kb_settings):
     assert report.embedded_titles == first.embedded_titles > 0
     assert read_manifest(kb_settings.index_dir)["embedding_backend"] == "onnx"
     assert Retriever(kb_settings, switched).search("charged twice")[0].article.id == "ts-charged-twice"
+
+
+def test_a_failed_export_is_a_clear_error_naming_the_way_out(tmp_path, monkeypatch):
+    def broken(model_path, target):
+        raise ImportError("No module named 'onnx'")
+
+    monkeypatch.setattr(onnx_embedding, "_export", broken)
+    with pytest.raises(ConfigError) as raised:
+        OnnxEmbedder(cache_dir=tmp_path / "models", backend="onnx-int8").embed(["hello"])
+    assert "No module named 'onnx'" in str(raised.value)
+    assert "SUPPORTGRAPH_EMBEDDING_BACKEND=torch" in str(raised.value)
+    assert not list((tmp_path / "models").rglob("*.onnx"))  # nothing half-made left to be trusted next time

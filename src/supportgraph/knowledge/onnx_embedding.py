@@ -26,6 +26,8 @@ from pathlib import Path
 import numpy as np
 from filelock import FileLock
 
+from supportgraph.errors import ConfigError
+
 RECIPE = "eager-export-opset17+bert-fusions+int8-per-channel-ffn-out-fp32:1"  # change to re-export every cached model
 BACKENDS = {"onnx": "model.onnx", "onnx-int8": "model-int8.onnx"}
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -53,10 +55,17 @@ def exported_model(model_path: str, cache_dir: Path, backend: str) -> Path:
     with FileLock(str(folder / "export.lock")), _quiet():
         if not target.exists():  # another process may have made it while we waited
             fp32 = folder / BACKENDS["onnx"]
-            if not fp32.exists():
-                _export(model_path, fp32)
-            if backend == "onnx-int8":
-                _quantize(fp32, target)
+            try:
+                if not fp32.exists():
+                    _export(model_path, fp32)
+                if backend == "onnx-int8":
+                    _quantize(fp32, target)
+            except Exception as error:  # a broken install or an unexpected model: say so, and the way out
+                raise ConfigError(
+                    f"Could not export the embedding model at {model_path} to ONNX for the {backend!r} backend "
+                    f"({type(error).__name__}: {error}).",
+                    "set SUPPORTGRAPH_EMBEDDING_BACKEND=torch, or reinstall the pinned onnx and onnxruntime "
+                    "(`make install`).") from error
     return target
 
 
