@@ -79,6 +79,7 @@ bench: install postgres llm-check
 	[ ! -d ../shared/datasets/anthropic-docs ] || [ -d ../shared/datasets/anthropic-docs/converted ] || \
 		$(BIN)/python bench/datasets/convert_anthropic_docs.py ../shared/datasets/anthropic-docs
 	$(BIN)/python bench/compare.py > $(RESULTS)/compare.md
+	$(BIN)/python bench/index_speed.py > $(RESULTS)/index-speed.md
 	$(BIN)/python bench/retrieval_lab.py > $(RESULTS)/retrieval-lodo.md
 	$(BIN)/python bench/abstention.py > $(RESULTS)/abstention.md
 	$(BIN)/python bench/grounding.py > $(RESULTS)/grounding.md

@@ -20,6 +20,7 @@ class CachedEmbedder:
     def __init__(self, embedder, folder: Path, set_name: str, chunker: str) -> None:
         self.inner = embedder
         self.name = embedder.name
+        self.backend = getattr(embedder, "backend", "torch")  # the index records it (knowledge/embedding.py)
         self.path = folder / "embeddings" / embedder.name / set_name / f"{chunker}.npz"
         self._vectors: dict[str, np.ndarray] = {}
         if self.path.exists():

@@ -17,6 +17,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("RAGAS_DO_NOT_TRACK", "true")
+# The suite's real-model fixtures (real_embedder) embed with torch, so every process they start (CLI, servers,
+# the app) must query with torch too; the ONNX backends, the default, have their own tests
+# (tests/*/test_embedding_backends.py), which set the backend explicitly.
+os.environ.setdefault("SUPPORTGRAPH_EMBEDDING_BACKEND", "torch")
 
 REPO = Path(__file__).resolve().parent.parent
 _real_connect = socket.socket.connect

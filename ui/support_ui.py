@@ -19,7 +19,7 @@ import streamlit as st
 from supportgraph.agents.service import SupportAgent
 from supportgraph.config import Settings
 from supportgraph.errors import SupportGraphError
-from supportgraph.knowledge.embedding import SentenceTransformerEmbedder
+from supportgraph.knowledge.embedding import Embedder, build_embedder
 from supportgraph.security.markup import safe_markdown
 from supportgraph.security.text import printable
 
@@ -33,8 +33,8 @@ def current_settings() -> Settings:
 
 
 @st.cache_resource(show_spinner="Loading the embedding model...")
-def _embedder(model_path: str | None) -> SentenceTransformerEmbedder:
-    return SentenceTransformerEmbedder(model_path)
+def _embedder(model_path: str | None, backend: str, home: str) -> Embedder:
+    return build_embedder(Settings(embedding_model=model_path, embedding_backend=backend, home=Path(home)))
 
 
 @st.cache_resource(show_spinner="Loading the assistant...")
@@ -42,7 +42,8 @@ def _agent_for(settings_json: str) -> SupportAgent:
     """One agent per configuration, shared by all sessions: model, index and database
     clients are cached; no customer data is."""
     settings = Settings.model_validate_json(settings_json)
-    agent = SupportAgent(settings, embedder=_embedder(settings.embedding_model))
+    agent = SupportAgent(settings, embedder=_embedder(settings.embedding_model, settings.embedding_backend,
+                                                           str(settings.home)))
     agent.warm_up()
     return agent
 

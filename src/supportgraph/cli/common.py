@@ -80,11 +80,11 @@ def reindex(settings: Settings, quiet: bool = False, chats: bool = True, chat_da
     )
 
     from supportgraph.knowledge.chats import index_chats
-    from supportgraph.knowledge.embedding import SentenceTransformerEmbedder
+    from supportgraph.knowledge.embedding import build_embedder
     from supportgraph.knowledge.index import build_index
     from supportgraph.store import Store
 
-    embedder = SentenceTransformerEmbedder(settings.embedding_model)
+    embedder = build_embedder(settings)
     with Progress(TextColumn("[bold]Embedding chunks"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=err, disable=quiet, transient=True) as progress:
         task = progress.add_task("embed", total=None)

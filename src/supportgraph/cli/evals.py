@@ -36,9 +36,9 @@ def _progress():
 
 
 def _embedder(settings):
-    from supportgraph.knowledge.embedding import SentenceTransformerEmbedder
+    from supportgraph.knowledge.embedding import build_embedder
 
-    return SentenceTransformerEmbedder(settings.embedding_model)
+    return build_embedder(settings)
 
 
 def _judge(settings):

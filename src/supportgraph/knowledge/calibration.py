@@ -78,8 +78,9 @@ def synthetic_questions(articles, sample: int = SELF_SAMPLE, seed: int = 7) -> l
 def held_out_scores(retriever, questions: list[tuple[str, str]]) -> list[list[float]]:
     """Feature rows of each question searched without its own article: what unanswerable looks like here."""
     rows = []
-    for question, article_id in questions:
-        hits = retriever.search(question, k=5, exclude=[article_id])
+    vectors = retriever.embed_queries([question for question, _ in questions])  # one batched model call
+    for (question, article_id), vector in zip(questions, vectors):
+        hits = retriever.search(question, k=5, exclude=[article_id], vector=vector)
         if hits:
             rows.append(features(hits, retriever))
     return rows

