@@ -1,4 +1,4 @@
-"""An escalation reaches a helpdesk: a real HTTP receiver on loopback gets a signed POST (Standard Webhooks:
+"""An escalation, and then a person joining and replying, reach a helpdesk: a real HTTP receiver on loopback gets a signed POST (Standard Webhooks:
 HMAC-SHA256 over id.timestamp.body), retried with growing delays until it answers 2xx, each attempt recorded;
 an endpoint that keeps failing is marked failed after the last attempt; another tenant's endpoint gets nothing."""
 
@@ -14,7 +14,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from supportgraph.agents.handoff import HandoffDesk
 from supportgraph.api.webhooks import WebhookSender
+from supportgraph.store.handoffs import latest_handoff
+from supportgraph.store.staff import add_staff
 from supportgraph.store.webhooks import add_endpoint, list_deliveries, materialize
 
 pytestmark = pytest.mark.integration
@@ -99,3 +102,45 @@ def test_an_escalation_is_posted_signed_and_retried_with_backoff_until_accepted(
     finally:
         for receiver in (flaky, down, elsewhere):
             receiver.close()
+
+
+def test_a_person_joining_and_replying_reach_the_helpdesk_as_signed_events(real_agent):
+    helpdesk, elsewhere = Receiver([200]), Receiver([200])
+    store = real_agent.store
+    try:
+        endpoint, secret = add_endpoint(store, "default", helpdesk.url)
+        add_endpoint(store, "another-tenant", elsewhere.url)
+        escalated = real_agent.ask("I want to talk to a human, not a bot", thread_id="t-desk")
+        add_staff(store, "alex", "correct horse battery", "agent")
+        desk = HandoffDesk(store, real_agent.brief)
+        handoff = latest_handoff(store, "t-desk")
+        desk.claim(handoff.id, "alex")
+        reply = desk.reply(handoff.id, "alex", "Hi, this is Alex from support. I can see both charges.")
+        desk.claim(handoff.id, "alex")  # claiming again what one holds is no new event
+
+        settings = real_agent.settings.model_copy(update={"webhook_poll_s": 0.05})
+        sender = WebhookSender(settings, store)
+        sender.start()
+        deadline = time.monotonic() + 30
+        while len(helpdesk.requests) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)
+        sender.stop()
+
+        events = [json.loads(body) for _, _, body in helpdesk.requests]
+        assert sorted(e["type"] for e in events) == ["conversation.escalated", "handoff.person_joined",
+                                                     "handoff.person_replied"]
+        assert all(verify(secret, headers, body) for _, headers, body in helpdesk.requests)
+        assert {e["data"]["thread_id"] for e in events} == {"t-desk"} and elsewhere.requests == []
+        joined = next(e for e in events if e["type"] == "handoff.person_joined")
+        assert joined["id"] == f"evt_handoff{handoff.id}_joined" and joined["data"]["person"] == "alex"
+        assert joined["data"]["escalated_turn_id"] == escalated.turn_id
+        replied = next(e for e in events if e["type"] == "handoff.person_replied")
+        assert replied["data"]["turn_id"] == reply.turn_id and replied["data"]["reply"] == reply.text
+        assert replied["data"]["handoff_id"] == handoff.id and replied["data"]["person"] == "alex"
+        assert materialize(store) == 0  # each fact once per endpoint
+        assert {d.event_type for d in list_deliveries(store) if d.endpoint_id == endpoint.id} == set(
+            e["type"] for e in events)
+    finally:
+        helpdesk.close()
+        elsewhere.close()

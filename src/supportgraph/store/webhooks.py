@@ -6,9 +6,9 @@ lost. ``materialize`` turns new facts into one delivery row per endpoint; the un
 (endpoint, event id) makes a second replica doing the same a no-op. Deliveries are claimed with
 a conditional UPDATE, so one replica sends each attempt.
 
-Event types: ``conversation.escalated`` now; ``handoff.person_joined`` and
-``handoff.person_replied`` are reserved for the handoff inbox (issue #13), whose facts (a person
-claimed the thread, a person's reply) will be materialized the same way, in the same envelope.
+Event types and the facts they are: ``conversation.escalated`` (a turn that handed over),
+``handoff.person_joined`` (a person claimed the handoff: once per handoff) and
+``handoff.person_replied`` (a person's reply, stored as a turn with its author).
 """
 
 from __future__ import annotations
@@ -24,11 +24,12 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from supportgraph.errors import ConfigError, NotFoundError
 from supportgraph.store.api_models import ApiThread, WebhookDelivery, WebhookEndpoint
+from supportgraph.store.handoffs import Handoff
 from supportgraph.store.models import Conversation, Turn, utcnow
 from supportgraph.store.repository import Store
 
 EVENT_TYPES: tuple[str, ...] = ("conversation.escalated", "handoff.person_joined", "handoff.person_replied")
-LIVE_EVENT_TYPES: tuple[str, ...] = ("conversation.escalated",)  # the handoff ones arrive with issue #13
+LIVE_EVENT_TYPES = EVENT_TYPES  # what a new endpoint gets unless it names fewer
 DEFAULT_TENANT = "default"  # conversations started outside the API (the chat page, the CLI)
 LOOK_BACK = dt.timedelta(days=1)  # facts older than this are not sent (all replicas down for a day)
 
@@ -102,15 +103,54 @@ def endpoint_secret(store: Store, endpoint_id: int) -> tuple[str, str]:
         return row.url, row.secret
 
 
-def _escalation_payload(turn: Turn, tenant: str, end_user: str | None, handoff: str | None) -> dict:
-    return {
-        "id": f"evt_turn{turn.id}_escalated", "type": "conversation.escalated",
-        "created_at": turn.created_at.isoformat(), "tenant": tenant,
-        "data": {"thread_id": turn.conversation_id, "turn_id": turn.id, "end_user": end_user,
-                 "summary": turn.summary, "handoff": handoff,
-                 "customer_message": turn.customer_message, "reply": turn.reply, "kb_version": turn.kb_version,
-                 "flags": turn.flags, "history": f"/threads/{turn.conversation_id}/history"},
-    }
+def _event(event_id: str, kind: str, created_at: dt.datetime, tenant: str, data: dict) -> dict:
+    return {"id": event_id, "type": kind, "created_at": created_at.isoformat(), "tenant": tenant,
+            "data": data | {"history": f"/threads/{data['thread_id']}/history"}}
+
+
+def _turn_facts(session, endpoint: WebhookEndpoint, since: dt.datetime, kind: str, which) -> list:
+    """Turns of the endpoint's tenant matching ``which`` that have no ``kind`` delivery for it yet."""
+    delivered = select(WebhookDelivery.id).where(WebhookDelivery.endpoint_id == endpoint.id,
+                                                 WebhookDelivery.event_type == kind, WebhookDelivery.turn_id == Turn.id)
+    return session.execute(
+        select(Turn, Conversation.handoff_summary, ApiThread.end_user)
+        .join(Conversation, Conversation.id == Turn.conversation_id)
+        .outerjoin(ApiThread, ApiThread.thread_id == Turn.conversation_id)
+        .where(which, Turn.created_at >= since, ~delivered.exists(),
+               func.coalesce(ApiThread.tenant, DEFAULT_TENANT) == endpoint.tenant)
+        .order_by(Turn.id).limit(200)).all()
+
+
+def _facts(session, endpoint: WebhookEndpoint, since: dt.datetime) -> list[tuple[dict, str, int | None]]:
+    """(event, thread id, turn id) of each fact the endpoint asked for since ``since``."""
+    facts, tenant = [], endpoint.tenant
+    if "conversation.escalated" in endpoint.events:
+        for turn, handoff, end_user in _turn_facts(session, endpoint, since, "conversation.escalated",
+                                                   Turn.outcome == "escalated"):
+            facts.append((_event(f"evt_turn{turn.id}_escalated", "conversation.escalated", turn.created_at, tenant, {
+                "thread_id": turn.conversation_id, "turn_id": turn.id, "end_user": end_user, "summary": turn.summary,
+                "handoff": handoff, "customer_message": turn.customer_message, "reply": turn.reply,
+                "kb_version": turn.kb_version, "flags": turn.flags}), turn.conversation_id, turn.id))
+    if "handoff.person_replied" in endpoint.events:
+        for turn, _, end_user in _turn_facts(session, endpoint, since, "handoff.person_replied",
+                                             Turn.author.is_not(None)):
+            facts.append((_event(f"evt_turn{turn.id}_person_replied", "handoff.person_replied", turn.created_at,
+                                 tenant, {"thread_id": turn.conversation_id, "turn_id": turn.id, "end_user": end_user,
+                                          "person": turn.author, "reply": turn.reply,
+                                          "handoff_id": (turn.trace or {}).get("handoff_id")}),
+                          turn.conversation_id, turn.id))
+    if "handoff.person_joined" in endpoint.events:
+        # Claims are few: one already delivered is skipped by the unique key, not by a query.
+        claims = session.execute(
+            select(Handoff, ApiThread.end_user)
+            .outerjoin(ApiThread, ApiThread.thread_id == Handoff.conversation_id)
+            .where(Handoff.claimed_at >= since, func.coalesce(ApiThread.tenant, DEFAULT_TENANT) == tenant)
+            .order_by(Handoff.id).limit(200)).all()
+        for handoff, end_user in claims:
+            facts.append((_event(f"evt_handoff{handoff.id}_joined", "handoff.person_joined", handoff.claimed_at, tenant, {
+                "thread_id": handoff.conversation_id, "handoff_id": handoff.id, "end_user": end_user,
+                "person": handoff.claimed_by, "escalated_turn_id": handoff.turn_id}), handoff.conversation_id, None))
+    return facts
 
 
 def materialize(store: Store, now: dt.datetime | None = None) -> int:
@@ -121,24 +161,11 @@ def materialize(store: Store, now: dt.datetime | None = None) -> int:
     with store.session() as session, session.begin():
         endpoints = list(session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.disabled_at.is_(None))))
         for endpoint in endpoints:
-            if "conversation.escalated" not in endpoint.events:
-                continue
-            since = max(endpoint.created_at, now - LOOK_BACK)
-            delivered = select(WebhookDelivery.id).where(WebhookDelivery.endpoint_id == endpoint.id,
-                                                         WebhookDelivery.turn_id == Turn.id)
-            rows = session.execute(
-                select(Turn, Conversation.handoff_summary, ApiThread.tenant, ApiThread.end_user)
-                .join(Conversation, Conversation.id == Turn.conversation_id)
-                .outerjoin(ApiThread, ApiThread.thread_id == Turn.conversation_id)
-                .where(Turn.outcome == "escalated", Turn.created_at >= since, ~delivered.exists(),
-                       func.coalesce(ApiThread.tenant, DEFAULT_TENANT) == endpoint.tenant)
-                .order_by(Turn.id).limit(200)).all()
-            for turn, handoff, _tenant, end_user in rows:
-                payload = _escalation_payload(turn, endpoint.tenant, end_user, handoff)
+            for event, thread_id, turn_id in _facts(session, endpoint, max(endpoint.created_at, now - LOOK_BACK)):
                 result = session.execute(
                     insert(WebhookDelivery).values(
-                        endpoint_id=endpoint.id, event_id=payload["id"], event_type=payload["type"],
-                        thread_id=turn.conversation_id, turn_id=turn.id, payload=payload, status="pending",
+                        endpoint_id=endpoint.id, event_id=event["id"], event_type=event["type"],
+                        thread_id=thread_id, turn_id=turn_id, payload=event, status="pending",
                         attempts=0, next_attempt_at=now, created_at=now)
                     .on_conflict_do_nothing(index_elements=[WebhookDelivery.endpoint_id, WebhookDelivery.event_id]))
                 created += result.rowcount or 0
