@@ -44,6 +44,7 @@ from redteam_world import (  # noqa: E402
 )
 
 from supportgraph.agents.output_guard import echoes  # noqa: E402
+from supportgraph.knowledge.embedding import embedding_backend  # noqa: E402
 from supportgraph.security import markup  # noqa: E402
 from supportgraph.security.datasets import heldout_examples, read_jsonl  # noqa: E402
 
@@ -282,7 +283,9 @@ def invalid_unicode(world: World, quick: bool) -> Row:
     env = {"SUPPORTGRAPH_HOME": str(world.settings.home), "SUPPORTGRAPH_KNOWLEDGE_DIR": str(world.settings.knowledge_dir),
            "SUPPORTGRAPH_DATABASE_URL": world.settings.database_url, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
            "ANONYMIZED_TELEMETRY": "False", "PYTHONPATH": f"{REPO / 'src'}:{REPO}", "PATH": "/usr/bin:/bin",
-           "LANG": "C.UTF-8"}
+           "LANG": "C.UTF-8",
+           # the CLI must query the world's index the way it was embedded
+           "SUPPORTGRAPH_EMBEDDING_BACKEND": embedding_backend(world.agent.embedder)}
     cli = [sys.executable, "-c", "from supportgraph.cli import app; app()"]
     runs = [("ask caf\\xe9", cli + [b"ask", b"caf\xe9 how do I cancel"], None),
             ("chat with bad bytes", cli + [b"chat"], b"caf\xe9 refund\n\x00\n/quit\n")]
@@ -306,7 +309,8 @@ def cli_markup(world: World) -> Row:
         customer_message="[/] how do I cancel [/] \x1b[31m[bold]red[/bold]\x1b[0m", reply="[/]", summary="[/] cancel [/]",
         outcome="escalated", flags=["escalated"]), channel="api")
     env = {"SUPPORTGRAPH_HOME": str(world.settings.home), "SUPPORTGRAPH_DATABASE_URL": world.settings.database_url,
-           "SUPPORTGRAPH_KNOWLEDGE_DIR": str(world.settings.knowledge_dir)}
+           "SUPPORTGRAPH_KNOWLEDGE_DIR": str(world.settings.knowledge_dir),
+           "SUPPORTGRAPH_EMBEDDING_BACKEND": embedding_backend(world.agent.embedder)}
     runner = CliRunner()
     for args in (["review", "queue"], ["review", "show", "markup-raw"], ["review", "show", "markup-agent"],
                  ["review", "weekly"]):
