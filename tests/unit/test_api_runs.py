@@ -59,18 +59,18 @@ def test_a_run_is_accepted_at_once_and_answers_what_runs_wait_answers(api, unit_
 
     def slow(*args, **kwargs):  # a slow model: the POST must not wait for it
         for item in real(*args, **kwargs):
-            time.sleep(0.2)
+            time.sleep(0.5)
             yield item
     monkeypatch.setattr(unit_agent, "ask_stream", slow)
     thread_id = new_thread(api, alice)
-    started = time.perf_counter()
     accepted = submit(api, alice, thread_id, CHARGED, metadata={"source": "mobile"})
-    took = time.perf_counter() - started
     assert accepted.status_code == 200, accepted.text
     run = accepted.json()
     assert run["status"] == "pending" and run["thread_id"] == thread_id and run["assistant_id"] == "support"
     assert run["metadata"] == {"source": "mobile"} and run["multitask_strategy"] == "reject"
-    assert took < 1.0  # the turn itself takes more than 1.5 s (0.2 s a step)
+    # Answered before the turn ends (it takes seconds, 0.5 s a step); no wall-clock bound (speed is bench/'s).
+    assert api.get(f"/threads/{thread_id}/runs/{run['run_id']}", headers=alice).json()["status"] in ("pending",
+                                                                                                     "running")
 
     joined = api.get(f"/threads/{thread_id}/runs/{run['run_id']}/join", headers=alice)
     assert joined.status_code == 200, joined.text
