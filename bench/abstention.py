@@ -30,12 +30,14 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from embedding_cache import CachedEmbedder  # noqa: E402
+from embedding_cache import (
+    CachedEmbedder,  # noqa: E402
+    product_embedder,  # noqa: E402
+)
 from sets import BENCH_CACHE, REPO, benchmark_sets  # noqa: E402
 
 from supportgraph.config import Settings  # noqa: E402
 from supportgraph.knowledge.calibration import FEATURES, features, held_out_scores, synthetic_questions  # noqa: E402
-from supportgraph.knowledge.embedding import SentenceTransformerEmbedder  # noqa: E402
 from supportgraph.knowledge.index import build_index  # noqa: E402
 from supportgraph.knowledge.retrieval import Retriever  # noqa: E402
 from supportgraph.params import load_params  # noqa: E402
@@ -86,7 +88,7 @@ def main() -> int:
     if cached.exists() and not args.refresh:
         data = json.loads(cached.read_text())
     else:
-        model = SentenceTransformerEmbedder()
+        model = product_embedder()
         data = {s.name: collect(s, model) for s in benchmark_sets()}
         cached.write_text(json.dumps(data))
     if args.fit_defaults:

@@ -31,12 +31,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from answers import agent_quality, pasted_chunk_quality  # noqa: E402
 from baselines import ArticleBM25, LangChainDense, PlainRRF, Ranking, SupportGraphToday  # noqa: E402
-from embedding_cache import CachedEmbedder  # noqa: E402
+from embedding_cache import (
+    CachedEmbedder,  # noqa: E402
+    product_embedder,  # noqa: E402
+)
 from sets import BENCH_CACHE, REPO, BenchSet, benchmark_sets  # noqa: E402
 
 from supportgraph.evals.datasets import GoldenCase  # noqa: E402
 from supportgraph.evals.retrieval_metrics import HitAtK, MRRAtK, RecallAtK, percentile, score_retrieval  # noqa: E402
-from supportgraph.knowledge.embedding import SentenceTransformerEmbedder  # noqa: E402
 
 DEFAULT_CACHE = BENCH_CACHE
 
@@ -102,7 +104,7 @@ def print_table(title: str, table: dict[str, dict[str, float]]) -> None:
 
 
 ANSWER_COLUMNS = [("answerable answered", "answered"), ("unanswerable abstained", "abstained"),
-                  ("answer similarity", "similarity")]
+                  ("answer similarity", "similarity"), ("similarity, answered ones", "similarity_answered")]
 
 
 def print_answers(title: str, table: dict[str, dict[str, float]]) -> None:
@@ -142,7 +144,7 @@ def main() -> int:
     parser.add_argument("--latency-sample", type=int, default=30, help="questions timed per set (0: all)")
     args = parser.parse_args()
     chosen = [b for b in benchmark_sets() if not args.sets or b.name in args.sets.split(",")]
-    live = SentenceTransformerEmbedder()
+    live = product_embedder()
     live.warm_up()
     started = time.perf_counter()
     tables, answer_tables = {}, {}

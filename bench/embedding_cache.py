@@ -49,3 +49,14 @@ class CachedEmbedder:
         np.savez(tmp, keys=np.array(list(self._vectors)), vectors=np.stack(list(self._vectors.values())))
         tmp.replace(self.path)
         self._dirty = False
+
+
+def product_embedder():
+    """The embedder supportgraph uses out of the box (``SUPPORTGRAPH_EMBEDDING_BACKEND``, default onnx-int8),
+    loaded: the benchmarks measure what a user gets, every method in a run on the same vectors."""
+    from supportgraph.config import Settings
+    from supportgraph.knowledge.embedding import build_embedder
+
+    embedder = build_embedder(Settings(project_dir=Path(__file__).resolve().parent.parent))
+    embedder.warm_up()
+    return embedder

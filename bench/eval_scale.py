@@ -19,6 +19,7 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 sys.path.insert(0, str(Path(__file__).parent))
+from embedding_cache import product_embedder  # noqa: E402
 from retrieval import EXTERNAL, REPO, external_set  # noqa: E402
 
 from supportgraph.config import Settings  # noqa: E402
@@ -26,13 +27,12 @@ from supportgraph.evals.datasets import load_dataset  # noqa: E402
 from supportgraph.evals.evaluate import answer_with_fresh_index, score  # noqa: E402
 from supportgraph.knowledge.articles import load_articles  # noqa: E402
 from supportgraph.knowledge.editing import render_article  # noqa: E402
-from supportgraph.knowledge.embedding import SentenceTransformerEmbedder  # noqa: E402
 
 ARTICLES, QUESTIONS = 500, 600
 
 
 def main() -> int:
-    embedder = SentenceTransformerEmbedder()
+    embedder = product_embedder()
     embedder.warm_up()
     with tempfile.TemporaryDirectory() as tmp:
         knowledge = Path(tmp) / "kb"

@@ -31,6 +31,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 
+from embedding_cache import product_embedder  # noqa: E402
+
 from supportgraph.agents.service import SupportAgent  # noqa: E402
 from supportgraph.config import Settings  # noqa: E402
 from supportgraph.errors import SupportGraphError  # noqa: E402
@@ -39,7 +41,6 @@ from supportgraph.evals.metrics import ABSTAINED  # noqa: E402
 from supportgraph.experiments.conclude import conclude_online, online_figures  # noqa: E402
 from supportgraph.experiments.definition import get_experiment  # noqa: E402
 from supportgraph.experiments.live import live_status  # noqa: E402
-from supportgraph.knowledge.embedding import SentenceTransformerEmbedder  # noqa: E402
 from supportgraph.knowledge.index import build_index  # noqa: E402
 from supportgraph.store import FeedbackIn  # noqa: E402
 
@@ -161,7 +162,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--only", choices=sorted(EXPERIMENTS), help="Run one of the two.")
     args = parser.parse_args()
-    embedder = SentenceTransformerEmbedder()
+    embedder = product_embedder()
     embedder.warm_up()
     cases = load_dataset(REPO / "evals" / "datasets" / "golden.jsonl")
     lines = ["## Online experiments, simulated (bench/experiment_sim.py)", "",

@@ -16,11 +16,12 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from embedding_cache import product_embedder  # noqa: E402
+
 from supportgraph.agents.brief import load_brief  # noqa: E402
 from supportgraph.agents.intent import IntentClassifier, words_of  # noqa: E402
 from supportgraph.evals.intents import load_rows, score_intents  # noqa: E402
 from supportgraph.knowledge.articles import load_articles  # noqa: E402
-from supportgraph.knowledge.embedding import SentenceTransformerEmbedder  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 # Tuned on, checked after tuning, and never tuned on (the honest figure): tests/data/README.md.
@@ -34,7 +35,7 @@ def main() -> int:
     args = parser.parse_args()
     articles = load_articles(REPO / "knowledge").articles
     brief = load_brief(REPO / "agents" / "support" / "brief.yaml")
-    classifier = IntentClassifier(SentenceTransformerEmbedder())
+    classifier = IntentClassifier(product_embedder())
     scope = {"kb_words": words_of(a.title + " " + a.body for a in articles), "product": brief.product,
              "human_patterns": brief.escalation.human_request}
     classifier.warm_up()

@@ -352,9 +352,9 @@ ROWS = ("injection", "benign", "planted", "markdown", "pii", "cut", "unmarked", 
 
 
 def run(quick: bool, llm: bool, only: tuple[str, ...] = ROWS) -> list[Row]:
-    from supportgraph.knowledge.embedding import SentenceTransformerEmbedder
+    from embedding_cache import product_embedder
 
-    embedder = SentenceTransformerEmbedder()
+    embedder = product_embedder()
     embedder.warm_up()
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="redteam-") as tmp:

@@ -24,12 +24,13 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
+from embedding_cache import product_embedder  # noqa: E402
+
 from supportgraph.config import Settings  # noqa: E402
 from supportgraph.evals.datasets import GoldenCase, load_dataset  # noqa: E402
 from supportgraph.evals.retrieval_metrics import percentile, score_retrieval  # noqa: E402
 from supportgraph.knowledge.articles import load_articles  # noqa: E402
 from supportgraph.knowledge.chunking import chunk_article  # noqa: E402
-from supportgraph.knowledge.embedding import SentenceTransformerEmbedder  # noqa: E402
 from supportgraph.knowledge.index import build_index  # noqa: E402
 from supportgraph.knowledge.retrieval import Retriever  # noqa: E402
 from supportgraph.params import load_params  # noqa: E402
@@ -118,7 +119,7 @@ def main() -> int:
     parser.add_argument("--sweep", action="store_true", help="also compare chunk sizes 50/80/150/250 words")
     parser.add_argument("--ingestion-only", action="store_true", help="only the ingestion figures")
     args = parser.parse_args()
-    embedder = SentenceTransformerEmbedder()
+    embedder = product_embedder()
     embedder.warm_up()
     if args.ingestion_only:
         with tempfile.TemporaryDirectory() as tmp:

@@ -28,11 +28,13 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from embedding_cache import CachedEmbedder  # noqa: E402
+from embedding_cache import (
+    CachedEmbedder,  # noqa: E402
+    product_embedder,  # noqa: E402
+)
 from sets import BENCH_CACHE, benchmark_sets  # noqa: E402
 
 from supportgraph.knowledge.chunking import chunk_article  # noqa: E402
-from supportgraph.knowledge.embedding import SentenceTransformerEmbedder  # noqa: E402
 from supportgraph.knowledge.query import clean_query  # noqa: E402
 
 CACHE = BENCH_CACHE
@@ -332,7 +334,7 @@ def main() -> int:
     parser.add_argument("--clean", action="store_true", help="clean queries first (knowledge/query.py)")
     args = parser.parse_args()
     wanted = set(filter(None, args.sets.split(",")))
-    embedder = SentenceTransformerEmbedder()
+    embedder = product_embedder()
     sets = [build_channels(s, embedder, args.chunk_words, args.noisy, args.clean) for s in benchmark_sets()
             if not wanted or s.name in wanted]
     lodo(sets, designs())
