@@ -82,6 +82,7 @@ bench: install postgres llm-check
 	$(BIN)/python bench/index_speed.py > $(RESULTS)/index-speed.md
 	$(BIN)/python bench/retrieval_lab.py > $(RESULTS)/retrieval-lodo.md
 	$(BIN)/python bench/abstention.py > $(RESULTS)/abstention.md
+	$(BIN)/python bench/two_articles.py > $(RESULTS)/two-articles.md
 	$(BIN)/python bench/grounding.py > $(RESULTS)/grounding.md
 	$(BIN)/python bench/intents.py > $(RESULTS)/intents.md
 	$(BIN)/python bench/redteam.py --llm > $(RESULTS)/redteam.md
