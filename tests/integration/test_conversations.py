@@ -108,3 +108,10 @@ def test_two_questions_in_one_message_both_get_an_answer(real_agent):
 def test_charged_twice_for_a_subscription_is_a_duplicate_charge(real_agent):
     reply = real_agent.ask("I was charged twice this month for my subscription")
     assert reply.outcome == "answered" and reply.citations[0].id == "ts-duplicate-charge"
+
+
+def test_a_problem_told_then_asked_about_is_summarised_as_one_sentence(real_agent):
+    # Found in the browser: the clauses came back joined as "... social security How do you do that."
+    reply = real_agent.ask("hi, the app keeps crashing on my iPhone, how do I fix it?")
+    assert reply.summary == "The app keeps crashing on your iPhone, and you'd like to know how to fix it."
+    assert reply.outcome == "answered"

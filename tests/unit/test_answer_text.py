@@ -55,7 +55,35 @@ def test_an_answer_from_prose_never_opens_with_a_sentence_that_points_back():
     _, sentences = answer_from_article(article, {}, {}, "Upload limits",
                                        "After that, the upload stops with an error. Large videos are best shared "
                                        "as links.", "my upload stops")
-    assert sentences == ["Large videos are best shared as links."]
+    assert sentences[0] == "Large videos are best shared as links."
+    # Seven words answer nothing alone: the article's sentences on the question follow, the one that
+    # points back after the one it points to.
+    assert sentences[1:] == ["Files up to 2 GB can be uploaded.", "After that, the upload stops with an error."]
+
+
+THIN = """---
+id: va-veap
+title: Veterans Educational Assistance Program
+---
+## What benefits can I get?
+Money for tuition
+
+## Who can get them?
+You can get these benefits if you entered service between 1977 and 1985. You pay into your account and
+the government matches it two to one to help cover the cost of college.
+
+## Contact
+Call our Education Call Center with any questions.
+"""
+
+
+def test_a_passage_that_is_a_headings_worth_is_followed_by_the_articles_sentences_on_the_question():
+    article = parse_article(THIN, "va-veap.md")  # found chatting on a public-services help centre
+    _, sentences = answer_from_article(article, {}, {}, "What benefits can I get?", "Money for tuition",
+                                       "I'm a veteran, can I get help paying for college?")
+    assert sentences[0] == "Money for tuition"
+    assert "the government matches it two to one to help cover the cost of college." in sentences[2]
+    assert "Call our Education Call Center with any questions." not in sentences
 
 
 def _article(kind: str, area: str):

@@ -36,6 +36,9 @@ _PAST = {"get": "got", "send": "sent", "go": "went", "see": "saw", "pay": "paid"
 _AUX = r"(do|does|did|can|could|will|would|should|is|are|am|was|were|have|has)"
 _SUBJECTS = r"(i|we|you|it|they|there|anyone|anybody|someone|somebody|my|our|the|this|that|a|an)"
 MAX_SUMMARY_WORDS = 30
+# A matched passage shorter than this is a heading's worth ("Money for tuition"), not an answer. Chosen by
+# reading; docs/benchmarks.md#retrieval-quality gives answer similarity at 6, 12 and 20.
+MIN_ANSWER_WORDS = 12
 
 
 def sentences(text: str) -> list[str]:
@@ -99,6 +102,26 @@ def _as_statement(question: str) -> str | None:
     return None
 
 
+# Where a statement ends and its question starts inside one sentence: "..., how do I do that?", or, once the
+# intent reader has split that into clauses and joined them with a space, "... to social security How do I do that?"
+# (a capitalised question word inside a sentence).
+_JOINED_QUESTION = re.compile(r"(?<=[^\s.!?,;:])(?:,\s+(?=(?i:how|what|which|where|when|why|who|can|could|should)\b)|"
+                              r"[,;]?\s+(?=(?:How|What|Which|Where|When|Why|Who|Can|Could|Do|Does|Did|Is|Are|Will|"
+                              r"Would|Should)\b))")
+_ONLY_HELP = re.compile(r"^(?:can|could|would|will)\s+(?:you|someone|anyone)\s+(?:please\s+)?help(?:\s+(?:me|us))?"
+                        r"(?:\s+with\s+(?:this|that|it))?\W*$", re.IGNORECASE)
+
+
+def _capped(text: str) -> str:
+    words = text.split()
+    return " ".join(words[:MAX_SUMMARY_WORDS]) + "..." if len(words) > MAX_SUMMARY_WORDS else text
+
+
+def _statement_sentence(text: str) -> str:
+    text = _swap_persons(text).rstrip(" .!?,;")
+    return text[0].upper() + text[1:] + "."
+
+
 def summarize_issue(message: str) -> str:
     """One sentence, in the second person, saying what the customer needs (never empty)."""
     candidates = [GREETING.sub("", s).strip(" ,") for s in sentences(message)]
@@ -106,17 +129,21 @@ def summarize_issue(message: str) -> str:
     if not candidates:
         return "You got in touch with us."
     best = max(candidates, key=lambda s: len(SIGNAL_WORDS.findall(s)))
-    words = best.split()
-    if len(words) > MAX_SUMMARY_WORDS:
-        best = " ".join(words[:MAX_SUMMARY_WORDS]) + "..."
+    context, _, question = _JOINED_QUESTION.sub("\n", best, count=1).partition("\n")
+    if question and re.search(r"\w", context):  # what happened, then what they ask about it
+        if _ONLY_HELP.match(question):
+            return _statement_sentence(_capped(context))
+        statement = _as_statement(question)
+        if statement:
+            return f"{_statement_sentence(_capped(context))[:-1]}, and you'd like to know {statement}."
+    best = _capped(best)
     if re.match(rf"^(how|what|which|where|when|why|who|{_AUX})\b", best, re.IGNORECASE):
         statement = _as_statement(best)
         if statement:
             return f"You'd like to know {statement}."
         question = _swap_persons(best.rstrip(" ?!."))
         return f"You asked: {question[0].lower() + question[1:]}?"
-    text = _swap_persons(best).rstrip(" .!?")
-    return text[0].upper() + text[1:] + "."
+    return _statement_sentence(best)
 
 
 def also_asked(summary: str) -> str:
@@ -216,11 +243,13 @@ def answer_from_article(article: Article, slots: dict[str, str], labels: dict[st
         explanation = prose_sentences(passage_text, list_items=False)
         lead = _focused(explanation, question, 2) if passage_section != section.heading else []
         return (" ".join(lead) if lead and not any(p in items for p in lead) else intro_sentence(article)), items
+    body = "\n".join(s.text for s in article.sections() if not s.heading.lower().startswith("if that"))
     if not passage:  # no passage given: the article's opening sentences
-        body = "\n".join(s.text for s in article.sections() if not s.heading.lower().startswith("if that"))
         passage = prose_sentences(body)
     while len(passage) > 1 and _POINTS_BACK.match(passage[0]):  # a chunk cut mid-story: start where it stands alone
         passage = passage[1:]
+    if sum(len(s.split()) for s in passage) < MIN_ANSWER_WORDS:  # a heading's worth: the article's closest sentences follow
+        passage += [s for s in _focused(prose_sentences(body), question, 3) if s not in passage]
     return "", passage[:5]
 
 
