@@ -93,6 +93,7 @@ def test_ordinary_passages_are_not_injection(text):
     ("My export is stuck at 0% What should I do?", "Your export is stuck at 0%, and you'd like to know what you "
      "should do."),
     ("My invoices are missing Can you help?", "Your invoices are missing."),
+    ("What Can I Do About Sync Errors?", "You'd like to know what you can Do About Sync Errors."),  # title case: one question
 ])
 def test_summary_is_one_sentence_in_second_person(message, summary):
     assert summarize_issue(message) == summary

@@ -108,6 +108,7 @@ def _as_statement(question: str) -> str | None:
 _JOINED_QUESTION = re.compile(r"(?<=[^\s.!?,;:])(?:,\s+(?=(?i:how|what|which|where|when|why|who|can|could|should)\b)|"
                               r"[,;]?\s+(?=(?:How|What|Which|Where|When|Why|Who|Can|Could|Do|Does|Did|Is|Are|Will|"
                               r"Would|Should)\b))")
+_QUESTION_START = re.compile(rf"^(how|what|which|where|when|why|who|{_AUX})\b", re.IGNORECASE)
 _ONLY_HELP = re.compile(r"^(?:can|could|would|will)\s+(?:you|someone|anyone)\s+(?:please\s+)?help(?:\s+(?:me|us))?"
                         r"(?:\s+with\s+(?:this|that|it))?\W*$", re.IGNORECASE)
 
@@ -130,14 +131,14 @@ def summarize_issue(message: str) -> str:
         return "You got in touch with us."
     best = max(candidates, key=lambda s: len(SIGNAL_WORDS.findall(s)))
     context, _, question = _JOINED_QUESTION.sub("\n", best, count=1).partition("\n")
-    if question and re.search(r"\w", context):  # what happened, then what they ask about it
+    if question and len(context.split()) >= 3 and not _QUESTION_START.match(context):  # what happened, then the ask
         if _ONLY_HELP.match(question):
             return _statement_sentence(_capped(context))
         statement = _as_statement(question)
         if statement:
             return f"{_statement_sentence(_capped(context))[:-1]}, and you'd like to know {statement}."
     best = _capped(best)
-    if re.match(rf"^(how|what|which|where|when|why|who|{_AUX})\b", best, re.IGNORECASE):
+    if _QUESTION_START.match(best):
         statement = _as_statement(best)
         if statement:
             return f"You'd like to know {statement}."
