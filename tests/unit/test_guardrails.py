@@ -84,15 +84,15 @@ def test_ordinary_passages_are_not_injection(text):
     ("?!", "You got in touch with us."),
     ("You charged my card and I never got an invoice", "We charged your card and you never got an invoice."),
     # What happened, then what they ask about it, in one sentence (found chatting on a public-services help
-    # centre: "... to social security How do you do that."), as typed and as the intent reader joins its clauses.
+    # centre: "... to social security How do you do that.").
     ("The app crashes on my iPhone, how do I fix it?",
      "The app crashes on your iPhone, and you'd like to know how to fix it."),
-    ("My mom passed away last month and I need to report it to social security How do I do that?",
+    ("My mom passed away last month and I need to report it to social security, how do I do that?",
      "Your mom passed away last month and you need to report it to social security, and you'd like to know "
      "how to do that."),
-    ("My export is stuck at 0% What should I do?", "Your export is stuck at 0%, and you'd like to know what you "
+    ("My export is stuck at 0%, what should I do?", "Your export is stuck at 0%, and you'd like to know what you "
      "should do."),
-    ("My invoices are missing Can you help?", "Your invoices are missing."),
+    ("My invoices are missing, can you help?", "Your invoices are missing."),
     ("What Can I Do About Sync Errors?", "You'd like to know what you can Do About Sync Errors."),  # title case: one question
 ])
 def test_summary_is_one_sentence_in_second_person(message, summary):

@@ -41,7 +41,7 @@ _BAD_EMOJI = re.compile("[\U0001f44e\U0001f621\U0001f624\U0001f61e\u274c\U0001f6
                         "\U0001f92c\U0001f615\U0001f641\u2639]")
 _CONTRAST = re.compile(r"\s*,?\s+\b(?:but|though|although|however)\b[\s,]+", re.IGNORECASE)
 # "yes resolved, and can you tell me ...": a question after a comma starts a clause of its own.
-_COMMA_QUESTION = re.compile(r",\s*(?:and\s+)?(?=(?:how|what|where|when|why|which|who)\b|(?:can|could|is|are|do|does|"
+COMMA_QUESTION = re.compile(r",\s*(?:and\s+)?(?=(?:how|what|where|when|why|which|who)\b|(?:can|could|is|are|do|does|"
                              r"will|would|should)\s+(?:i|we|you|it|my|our|the|there|a|an|to|one|this|that|they)\b)",
                              re.IGNORECASE)
 # Words that open a second topic ("Thanks. Another thing: how do I export?").
@@ -231,6 +231,7 @@ class Clause:
     contrast: bool = False     # came after "but", "though", ...
     polarity: float = 0.0      # outcome of the fix it reports: > 0 works, < 0 does not
     same_topic: bool = False   # about the issue being worked on
+    after_comma: bool = False  # split from the clause before at the comma before its question
 
 
 @dataclass(frozen=True)
@@ -242,8 +243,7 @@ class Reading:
     @property
     def text(self) -> str:
         """The message without greetings, thanks and other small talk: what retrieval should read."""
-        kept = [c.text for c in self.clauses if c.act not in SMALL_TALK]
-        return " ".join(kept)
+        return joined([c for c in self.clauses if c.act not in SMALL_TALK])
 
     @property
     def small_talk(self) -> str:
@@ -258,18 +258,18 @@ SMALL_TALK = ("greeting", "thanks", "ack", "later")  # "later": not tried yet ("
 CONTENT = ("question", "problem")
 
 
-def split_clauses(message: str) -> list[tuple[str, bool, bool]]:
-    """(clause, opened a new topic, came after a "but") for each clause of the message. A marker on
-    its own ("Unrelated, but ...", "Another thing:") opens the clause after it."""
-    clauses: list[tuple[str, bool, bool]] = []
+def split_clauses(message: str) -> list[tuple[str, bool, bool, bool]]:
+    """(clause, opened a new topic, came after a "but", split off at a comma before its question) for each
+    clause of the message. A marker on its own ("Unrelated, but ...", "Another thing:") opens the clause after it."""
+    clauses: list[tuple[str, bool, bool, bool]] = []
     pending_topic = False
     for sentence in _SENTENCES.split(message.strip()):
         greeting = _LEADING_GREETING.match(sentence)
         if greeting:
-            clauses.append((greeting.group(1).capitalize(), False, False))
+            clauses.append((greeting.group(1).capitalize(), False, False, False))
             sentence = sentence[greeting.end():]
         for number, contrasted in enumerate(_CONTRAST.split(sentence)):
-            for part in _COMMA_QUESTION.split(contrasted):
+            for at_comma, part in enumerate(COMMA_QUESTION.split(contrasted)):
                 part = part.strip(" ,")
                 new_topic = pending_topic or bool(_NEW_TOPIC.match(part))
                 part = _NEW_TOPIC.sub("", part) if _NEW_TOPIC.match(part) else _OPENER.sub("", part)
@@ -278,7 +278,7 @@ def split_clauses(message: str) -> list[tuple[str, bool, bool]]:
                     pending_topic = new_topic  # only a marker: it belongs to what follows
                     continue
                 pending_topic = False
-                clauses.append((part[0].upper() + part[1:], new_topic, number > 0))
+                clauses.append((part[0].upper() + part[1:], new_topic, number > 0, at_comma > 0))
     return clauses
 
 
@@ -340,13 +340,13 @@ class IntentClassifier:
         what customers call it (a question naming it is ours); ``gave_detail``: the message names a
         value of the detail the agent just asked for ("iPhone"), or only such a value after an answer."""
         self.warm_up()
-        parts = split_clauses(message) or [(message.strip(), False, False)]
+        parts = split_clauses(message) or [(message.strip(), False, False, False)]
         follow_up = awaiting in ("confirm", "clarify")
-        vectors = np.asarray(self.embedder.embed([text for text, _, _ in parts] + [previous_issue or "-"]))
+        vectors = np.asarray(self.embedder.embed([part[0] for part in parts] + [previous_issue or "-"]))
         allowed = ("question", "problem", "greeting", "thanks", "ack", "off_topic")  # a person: rules only
         guesses = self.nearest_act(vectors[:-1], allowed + (("affirm", "deny") if follow_up else ()))
         clauses = []
-        for (text, new_topic, contrast), guess, vector in zip(parts, guesses, vectors[:-1]):
+        for (text, new_topic, contrast, after_comma), guess, vector in zip(parts, guesses, vectors[:-1]):
             # A question asks; it does not report how the fix went ("what happens if I cancel?").
             polarity = outcome_polarity(text) if follow_up and not is_question(text) else 0.0
             if wants_person(text, human_patterns):
@@ -376,11 +376,11 @@ class IntentClassifier:
             if (act == "deny" and guess in CONTENT and not same and not _AFTER_THE_FIX.search(text)
                     and not _STANDALONE_NO.match(text)):
                 act = "problem"  # told with a "not", but about something else: a new problem
-            clauses.append(Clause(text, act, is_question(text), new_topic, contrast, polarity, same))
+            clauses.append(Clause(text, act, is_question(text), new_topic, contrast, polarity, same, after_comma))
         if any(c.polarity for c in clauses):  # the rules read the outcome: the examples' guess of it is not needed
             clauses = [c if c.polarity or c.act not in ("affirm", "deny") else
                        Clause(c.text, "question" if c.question else "ack", c.question, c.new_topic, c.contrast, 0.0,
-                              c.same_topic) for c in clauses]
+                              c.same_topic, c.after_comma) for c in clauses]
         return Reading(_combine(clauses, awaiting, gave_detail), _questions(clauses), clauses)
 
 
@@ -436,10 +436,24 @@ def _questions(clauses: list[Clause]) -> list[str]:
     content = [c for c in clauses if c.act in CONTENT or c.act == "off_topic"]
     asked = [c for c in content if c.question]
     if len(asked) < 2:
-        return [" ".join(c.text for c in content)] if content else []
+        return [joined(content)] if content else []
     context = []
     for clause in content:
         if clause is asked[0]:
             break
-        context.append(clause.text)
-    return [" ".join(context + [asked[0].text])] + [c.text for c in asked[1:]]
+        context.append(clause)
+    return [joined(context + [asked[0]])] + [c.text for c in asked[1:]]
+
+
+def joined(clauses: list[Clause]) -> str:
+    """The clauses as one text, each split off at a comma joined back the way it was written
+    ("..., how do I do that?"): the summary reads a statement and its question as one sentence."""
+    text = ""
+    for clause in clauses:
+        if text and clause.after_comma:
+            first = clause.text.split(maxsplit=1)[0]
+            lowered = clause.text if first.isupper() or first.startswith("I'") else clause.text[0].lower() + clause.text[1:]
+            text += f", {lowered}"
+        else:
+            text += f" {clause.text}" if text else clause.text
+    return text

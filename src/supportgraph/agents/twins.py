@@ -11,6 +11,7 @@ import re
 
 from supportgraph.agents import grounding
 from supportgraph.agents.guardrails import looks_like_injection
+from supportgraph.agents.intent import COMMA_QUESTION
 from supportgraph.knowledge.articles import HEADING, Article, numbered_items
 
 GREETING = re.compile(r"^(hi|hello|hey|good (morning|afternoon|evening)|dear [\w ]+|thanks?( you)?|cheers)\b[\s,!.]*",
@@ -102,12 +103,6 @@ def _as_statement(question: str) -> str | None:
     return None
 
 
-# Where a statement ends and its question starts inside one sentence: "..., how do I do that?", or, once the
-# intent reader has split that into clauses and joined them with a space, "... to social security How do I do that?"
-# (a capitalised question word inside a sentence).
-_JOINED_QUESTION = re.compile(r"(?<=[^\s.!?,;:])(?:,\s+(?=(?i:how|what|which|where|when|why|who|can|could|should)\b)|"
-                              r"[,;]?\s+(?=(?:How|What|Which|Where|When|Why|Who|Can|Could|Do|Does|Did|Is|Are|Will|"
-                              r"Would|Should)\b))")
 _QUESTION_START = re.compile(rf"^(how|what|which|where|when|why|who|{_AUX})\b", re.IGNORECASE)
 _ONLY_HELP = re.compile(r"^(?:can|could|would|will)\s+(?:you|someone|anyone)\s+(?:please\s+)?help(?:\s+(?:me|us))?"
                         r"(?:\s+with\s+(?:this|that|it))?\W*$", re.IGNORECASE)
@@ -130,8 +125,10 @@ def summarize_issue(message: str) -> str:
     if not candidates:
         return "You got in touch with us."
     best = max(candidates, key=lambda s: len(SIGNAL_WORDS.findall(s)))
-    context, _, question = _JOINED_QUESTION.sub("\n", best, count=1).partition("\n")
-    if question and len(context.split()) >= 3 and not _QUESTION_START.match(context):  # what happened, then the ask
+    # What happened, then what they ask about it: "..., how do I do that?" (the intent reader joins a clause it
+    # split there back the same way, intent.joined).
+    context, _, question = COMMA_QUESTION.sub("\n", best, count=1).partition("\n")
+    if question and len(context.split()) >= 3 and not _QUESTION_START.match(context):
         if _ONLY_HELP.match(question):
             return _statement_sentence(_capped(context))
         statement = _as_statement(question)
