@@ -241,14 +241,18 @@ def answer_from_article(article: Article, slots: dict[str, str], labels: dict[st
         explanation = prose_sentences(passage_text, list_items=False)
         lead = _focused(explanation, question, 2) if passage_section != section.heading else []
         return (" ".join(lead) if lead and not any(p in items for p in lead) else intro_sentence(article)), items
-    body = "\n".join(s.text for s in article.sections() if not s.heading.lower().startswith("if that"))
     if not passage:  # no passage given: the article's opening sentences
-        passage = prose_sentences(body)
+        passage = _article_sentences(article)
     while len(passage) > 1 and _POINTS_BACK.match(passage[0]):  # a chunk cut mid-story: start where it stands alone
         passage = passage[1:]
     if sum(len(s.split()) for s in passage) < MIN_ANSWER_WORDS:  # a heading's worth: the article's closest sentences follow
-        passage += [s for s in _focused(prose_sentences(body), question, 3) if s not in passage]
+        passage += [s for s in _focused(_article_sentences(article), question, 3) if s not in passage]
     return "", passage[:5]
+
+
+def _article_sentences(article: Article) -> list[str]:
+    """The article's sentences, its "if that didn't help" section left out (read only when a passage falls short)."""
+    return prose_sentences("\n".join(s.text for s in article.sections() if not s.heading.lower().startswith("if that")))
 
 
 def steps_from_article(article: Article, slots: dict[str, str], labels: dict[str, str]) -> list[str]:
