@@ -21,11 +21,19 @@ from supportgraph.evals.evaluate import answer_with_fresh_index
 from supportgraph.evals.metrics import ABSTAINED
 
 
-def similarity(embedder, answers: list[str], references: list[str]) -> float:
+def cosines(embedder, answers: list[str], references: list[str]) -> np.ndarray:
     if not answers:
-        return float("nan")
+        return np.empty(0)
     a, r = np.asarray(embedder.embed(answers)), np.asarray(embedder.embed(references))
-    return round(float(np.mean(np.sum(a * r, axis=1))), 3)
+    return np.sum(a * r, axis=1)
+
+
+def similarity(embedder, answers: list[str], references: list[str]) -> float:
+    return _mean(cosines(embedder, answers, references))
+
+
+def _mean(values: np.ndarray) -> float:
+    return round(float(np.mean(values)), 3) if len(values) else float("nan")
 
 
 def agent_quality(bench: BenchSet, cases: list[GoldenCase], embedder) -> dict[str, float]:
@@ -34,14 +42,14 @@ def agent_quality(bench: BenchSet, cases: list[GoldenCase], embedder) -> dict[st
     answerable = [r for r in records if r.answerable]
     unanswerable = [r for r in records if not r.answerable]
     with_reference = [r for r in answerable if r.reference_answer]
+    scores = cosines(embedder, [r.answer for r in with_reference], [r.reference_answer for r in with_reference])
     return {
         "answered": round(mean(r.outcome == "answered" for r in answerable), 3) if answerable else float("nan"),
         "abstained": round(mean(r.outcome in ABSTAINED for r in unanswerable), 3) if unanswerable else float("nan"),
-        "similarity": similarity(embedder, [r.answer for r in with_reference],
-                                 [r.reference_answer for r in with_reference]),
+        "similarity": _mean(scores),
         # The same over the questions it answered: what an answer is worth when it is given.
-        "similarity_answered": similarity(embedder, [r.answer for r in with_reference if r.outcome == "answered"],
-                                          [r.reference_answer for r in with_reference if r.outcome == "answered"]),
+        "similarity_answered": _mean(scores[[r.outcome == "answered" for r in with_reference]]) if scores.size
+        else float("nan"),
         "latency_p50_ms": float(np.percentile([r.latency_ms for r in records], 50)),
     }
 

@@ -145,7 +145,6 @@ def main() -> int:
     args = parser.parse_args()
     chosen = [b for b in benchmark_sets() if not args.sets or b.name in args.sets.split(",")]
     live = product_embedder()
-    live.warm_up()
     started = time.perf_counter()
     tables, answer_tables = {}, {}
     for bench in chosen:

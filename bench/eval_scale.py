@@ -33,7 +33,6 @@ ARTICLES, QUESTIONS = 500, 600
 
 def main() -> int:
     embedder = product_embedder()
-    embedder.warm_up()
     with tempfile.TemporaryDirectory() as tmp:
         knowledge = Path(tmp) / "kb"
         shutil.copytree(REPO / "knowledge", knowledge)

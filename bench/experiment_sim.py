@@ -163,7 +163,6 @@ def main() -> None:
     parser.add_argument("--only", choices=sorted(EXPERIMENTS), help="Run one of the two.")
     args = parser.parse_args()
     embedder = product_embedder()
-    embedder.warm_up()
     cases = load_dataset(REPO / "evals" / "datasets" / "golden.jsonl")
     lines = ["## Online experiments, simulated (bench/experiment_sim.py)", "",
              f"The golden set ({len(cases)} questions) replayed as traffic through the real agent with no chat "

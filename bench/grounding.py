@@ -172,8 +172,8 @@ def main() -> int:
     print_table("Held out: thresholds chosen on the other sets (overlap weight / score)", held_out)
     print_table(f"Chosen on all sets in this run: overlap weight {final.overlap_weight:.1f}, score "
                 f"{final.score:.2f}", {n: (label(final), sweeps[n][final]) for n in sweeps})
-    shipped = next((t for t in GRID if t == Thresholds()), None)  # the grid holds it unless the defaults moved off it
-    if shipped is not None and shipped != final:
+    shipped = Thresholds()
+    if shipped != final and shipped in GRID:  # the grid holds it unless the defaults moved off it
         print_table(f"Shipped in agents/grounding.py: overlap weight {shipped.overlap_weight:.1f}, score "
                     f"{shipped.score:.2f}", {n: (label(shipped), sweeps[n][shipped]) for n in sweeps})
     today = {}

@@ -355,7 +355,6 @@ def run(quick: bool, llm: bool, only: tuple[str, ...] = ROWS) -> list[Row]:
     from embedding_cache import product_embedder
 
     embedder = product_embedder()
-    embedder.warm_up()
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="redteam-") as tmp:
         world = build_world(Path(tmp), embedder, quick=quick)

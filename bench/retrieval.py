@@ -120,7 +120,6 @@ def main() -> int:
     parser.add_argument("--ingestion-only", action="store_true", help="only the ingestion figures")
     args = parser.parse_args()
     embedder = product_embedder()
-    embedder.warm_up()
     if args.ingestion_only:
         with tempfile.TemporaryDirectory() as tmp:
             ingestion(embedder, Path(tmp))

@@ -46,7 +46,7 @@ RUNNERS_UP = 2  # hits 2 and 3 may be proposed
 
 def new_words_share(retriever: Retriever, question: str, best, other) -> float:
     """IDF-weighted share of the question's words in ``other``'s best passage and title, not in ``best``'s."""
-    weights = {t: retriever._idf.get(t, retriever._unseen_idf) for t in stems(clean_query(question).lexical)}
+    weights = retriever.term_weights(clean_query(question).lexical)
     total = sum(weights.values())
     if not total:
         return 0.0

@@ -151,9 +151,14 @@ class Retriever:
         self._idf = {term: math.log((n + 1) / (count + 0.5)) for term, count in counts.items()}
         self._unseen_idf = math.log((n + 1) / 0.5)
 
+    def term_weights(self, lexical_query: str) -> dict[str, float]:
+        """The query's stemmed words, each weighted by its IDF over the articles (a word no article uses: the most)."""
+        self.warm_up()
+        return {t: self._idf.get(t, self._unseen_idf) for t in stems(lexical_query)}
+
     def _cover(self, lexical_query: str, hits: list[Hit]) -> None:
         """Set each hit's coverage of the query, and how much of the query the knowledge base knows."""
-        weights = {t: self._idf.get(t, self._unseen_idf) for t in stems(lexical_query)}
+        weights = self.term_weights(lexical_query)
         total = sum(weights.values())
         if not total:
             return
