@@ -86,6 +86,7 @@ bench: install postgres llm-check
 	$(BIN)/python bench/grounding.py > $(RESULTS)/grounding.md
 	$(BIN)/python bench/intents.py > $(RESULTS)/intents.md
 	$(BIN)/python bench/redteam.py --llm > $(RESULTS)/redteam.md
+	$(BIN)/python bench/benign_public.py > $(RESULTS)/benign-public.md
 	$(BIN)/python bench/load.py > $(RESULTS)/load.md
 	$(BIN)/python bench/experiment_sim.py --out $(RESULTS)/experiments.md
 	$(BIN)/python bench/report.py

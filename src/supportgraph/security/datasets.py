@@ -44,8 +44,9 @@ def injection_examples(repo: Path) -> list[Labelled]:
     rows: list[Labelled] = []
     for name in ("attacks_garak", "attacks_support"):
         rows += [Labelled(r["text"], True, f"{name}:{r['family']}", split_of(r["text"])) for r in read_jsonl(data / f"{name}.jsonl")]
-    rows += [Labelled(r["text"], False, f"benign_support:{r['family']}", split_of(r["text"]))
-             for r in read_jsonl(data / "benign_support.jsonl")]
+    for name in ("benign_support", "benign_other_domains"):
+        rows += [Labelled(r["text"], False, f"{name}:{r['family']}", split_of(r["text"]))
+                 for r in read_jsonl(data / f"{name}.jsonl")]
     for path in (repo / "evals" / "datasets" / "golden.jsonl", repo / "tests" / "integration" / "customer_questions.jsonl",
                  repo / "tests" / "data" / "followups.jsonl", repo / "tests" / "data" / "followups_heldout.jsonl"):
         rows += [Labelled(r.get("question") or r["message"], False, path.stem, split_of(r.get("question") or r["message"]))

@@ -218,6 +218,16 @@ SUSPICIOUS = 0.1          # below an attack, but the reply must not repeat the m
 # training or held-out sets names "my/our ... configuration|settings").
 _OWN_SETTINGS = re.compile(r"\b(?:my|our)\s+(?:own\s+)?(?:\w+\s+)?(?:configuration|config|settings|setup|set-up|"
                            r"preferences|options)\b", re.IGNORECASE)
+# A question about the subject itself, not addressed to the assistant ("How does a system prompt differ
+# from a user prompt?"): a help centre whose product is prompts asks in an attack's words. Overrules the
+# classifier alone, never a rule; no labelled attack (1,073, training and held-out) is such a question.
+_ASKED_ABOUT = re.compile(r"^\W*(?:how|what|why|where|when|which|who|can|could|is|are|do|does|did|will|would|should)\b"
+                          r"[^\n]*\?\s*$", re.IGNORECASE)
+# ... nor names the assistant, this chat, or instructions hidden or given before it.
+_ADDRESSED = re.compile(r"\b(?:you|your|yours|yourself|u|ur|assistant|bot|chatbot|ai|agent|this (?:chat|conversation)|"
+                        r"hidden|secret|internal|confidential|previous|prior|above|earlier|original|initial|"
+                        r"before (?:this|the|our)|ignor\w*|disregard\w*|forg[eo]t\w*|overrid\w*|bypass\w*)\b",
+                        re.IGNORECASE)
 _SENTENCES = re.compile(r"(?<=[.!?。！？])\s+|\n+|(?<=[.!?])(?=[A-Z])")
 _QUESTION_START = re.compile(r"^\W*(?:(?:and|also|btw|anyway|separately|but|plus|ps|oh|so)\W+)*(?:how|what|why|where|when|which|who|"
                              r"can|could|is|are|do|does|did|will|would|should|my|our|i|we|the|it|there|since|after|"
@@ -288,8 +298,13 @@ def detect(text: str, model: Classifier | None = None) -> Verdict:
 
 
 def _classified(text: str, score: float, bar: float) -> bool:
-    """The classifier's verdict on a text, unless it asks for the customer's own settings."""
-    return score >= bar and not _OWN_SETTINGS.search(text)
+    """The classifier's verdict on a text, unless it asks for the customer's own settings or is one
+    question about the subject that does not address the assistant."""
+    return score >= bar and not _OWN_SETTINGS.search(text) and not _asked_about(text)
+
+
+def _asked_about(text: str) -> bool:
+    return len(sentences(text)) == 1 and bool(_ASKED_ABOUT.match(text)) and not _ADDRESSED.search(text)
 
 
 def sentences(text: str) -> list[str]:
