@@ -6,6 +6,11 @@ are training data) goes through the detector the agent runs on each message
 so the customer gets the refusal. Summary guarded: suspicious (score >= SUSPICIOUS), so the reply's
 summary line may not repeat the message word for word. No agent, no embeddings: seconds.
 
+Then the same for the articles: how many sentences of each set's help centre the classifier alone
+flags as an instruction to the assistant (knowledge/safety.py), with and without its gate
+NAMES_THE_ASSISTANT, beside what the gate costs on the labelled attacks (tests/data/security/) read
+as if they were planted in an article.
+
     python bench/benign_public.py
 """
 
@@ -20,7 +25,33 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from sets import benchmark_sets  # noqa: E402
 
-from supportgraph.security.injection import SUSPICIOUS, detect  # noqa: E402
+from supportgraph.knowledge.safety import MIN_WORDS, NAMES_THE_ASSISTANT, PASSAGE_THRESHOLD  # noqa: E402
+from supportgraph.security.datasets import heldout_examples, injection_examples  # noqa: E402
+from supportgraph.security.injection import SUSPICIOUS, classifier, detect, rule_hits, sentences  # noqa: E402
+
+
+def classifier_only(texts: list[str]) -> tuple[list[str], list[str]]:
+    """Sentences the passage check's classifier flags and no rule does: all of them, and those the gate lets through."""
+    scored = [s for t in texts for line in t.splitlines() for s in sentences(line)
+              if not s.lstrip().startswith("#") and len(s.split()) >= MIN_WORDS and not rule_hits(s)]
+    flagged = [s for s, p in zip(scored, classifier().scores(scored)) if p >= PASSAGE_THRESHOLD]
+    return flagged, [s for s in flagged if NAMES_THE_ASSISTANT.search(s)]
+
+
+def articles_table() -> str:
+    lines = ["| set | article sentences | flagged by the classifier alone, no gate | with the gate |", "|---|---|---|---|"]
+    for bench_set in benchmark_sets():
+        bodies = [a.body for a in bench_set.articles()]
+        total = sum(len(sentences(b)) for b in bodies)
+        flagged, gated = classifier_only(bodies)
+        lines.append(f"| {bench_set.name} | {total} | {len(flagged)} | {len(gated)} |")
+    attacks = [e.text for e in injection_examples(REPO) + heldout_examples(REPO) if e.attack]
+    flagged, gated = classifier_only(attacks)
+    whole = sum(any(rule_hits(s) for s in sentences(t)) or bool(classifier_only([t])[0]) for t in attacks)
+    whole_gated = sum(any(rule_hits(s) for s in sentences(t)) or bool(classifier_only([t])[1]) for t in attacks)
+    lines.append(f"| labelled attacks ({len(attacks)}), sentences no rule catches | | {len(flagged)} | {len(gated)} |")
+    lines.append(f"| labelled attacks planted whole: flagged by a rule or the classifier | | {whole} | {whole_gated} |")
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -35,6 +66,8 @@ def main() -> None:
         lines.append(f"| {bench_set.name} | {len(questions)} | {len(refused)} ({len(refused) / len(questions):.3f}) "
                      f"| {guarded} ({guarded / len(questions):.3f}) | {example} |")
     print("\n".join(lines))
+    print()
+    print(articles_table())
 
 
 if __name__ == "__main__":

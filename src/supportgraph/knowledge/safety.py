@@ -8,7 +8,8 @@ sentence of an article is checked for
 - ``instruction``: text addressed to the assistant or trying to steer it (the injection detector's
   rules, or its classifier at :data:`PASSAGE_THRESHOLD`, higher than for customer messages:
   articles are full of imperative steps; headings and sentences under :data:`MIN_WORDS` words are
-  left to the rules);
+  left to the rules, and so is a sentence that names neither an assistant nor instructions: an
+  article's "you must ..." speaks to the customer);
 - ``secret_request``: asks the reader to hand over a secret (security/secrets.py);
 - ``outside_link``: links to, shows an image from, or gives an e-mail address at a host that is
   not on the brief's ``guard.allowed_hosts``;
@@ -22,6 +23,7 @@ and a turn that retrieved a flagged article is flagged ``unsafe_article`` for re
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -31,6 +33,19 @@ from supportgraph.security.secrets import secret_requests
 
 PASSAGE_THRESHOLD = 0.8
 MIN_WORDS = 5  # shorter text is scored by the rules only
+# What a sentence planted for the assistant names: the assistant, its instructions or conduct, or a
+# jailbreak's words. Without it the classifier read public help centres' ordinary rules as
+# instructions ("You will have to provide your own vehicle for this test."): sentences flagged by it
+# alone doc2dial 48 -> 4, covid-faq 11 -> 1. The trade (bench/benign_public.py): of 1,802 labelled
+# attack sentences no rule catches, 1,461 still reach the classifier; of 1,073 attacks planted
+# whole, 956 are still flagged (1,023 without it). Every payload of planted_articles.jsonl is a rule's.
+NAMES_THE_ASSISTANT = re.compile(
+    r"\b(?:assistants?|chat ?bots?|bots?|ai|llms?|(?:language )?models?|agents? reading|gpt|system|instructions?|"
+    r"prompts?|ignore|disregard|from now on|pretend\w*|role-?play\w*|persona|characters?|dan|unfiltered|uncensored|"
+    r"filters?|openai|chatgpt|jailbr\w*|immoral|unethical|amoral|no longer|stay in|you are now|you are going to|"
+    r"you will now|from this point|anything now|rules?|constraints?|behaviou?r|respond|reply|replies|session|chat|"
+    r"conversation|initiali[sz]ed|developer mode|base64|decode|"
+    r"your (?:only )?job)\b", re.IGNORECASE)
 KINDS = ("instruction", "secret_request", "outside_link", "html")
 WHY = {
     "instruction": "reads as an instruction to the assistant, not help for a customer",
@@ -88,7 +103,8 @@ def _findings(line: str, hosts: list[str], links: bool) -> list[tuple[str, str, 
     found: list[tuple[str, str, str]] = []
     parts = sentences(line)
     # Headings and a few words are titles, not instructions: the classifier reads sentences only (rules read all).
-    scored = [p for p in parts if not p.lstrip().startswith("#") and len(p.split()) >= MIN_WORDS]
+    scored = [p for p in parts if not p.lstrip().startswith("#") and len(p.split()) >= MIN_WORDS
+              and NAMES_THE_ASSISTANT.search(p)]
     scores = dict(zip(scored, classifier().scores(scored)))
     for sentence in parts:
         score = scores.get(sentence, 0.0)
