@@ -94,6 +94,15 @@ def test_ordinary_passages_are_not_injection(text):
      "should do."),
     ("My invoices are missing, can you help?", "Your invoices are missing."),
     ("What Can I Do About Sync Errors?", "You'd like to know what you can Do About Sync Errors."),  # title case: one question
+    # Found chatting on a public-services help centre: "You'd like to know whether we could please give you some
+    # information about survivors' benefits." and "Yeah, um, you're looking for ...".
+    ("Could you please give me some information about survivors' benefits?",
+     "You'd like to know about survivors' benefits."),
+    ("Can you tell me how I renew my passport?", "You'd like to know how you renew your passport."),
+    ("Could you give me more details on the late fees?", "You'd like to know about the late fees."),
+    ("Yeah, um, i'm looking for some help with a non-driver ID renewal.",
+     "You're looking for some help with a non-driver ID renewal."),
+    ("So, my invoice is wrong", "Your invoice is wrong."),
 ])
 def test_summary_is_one_sentence_in_second_person(message, summary):
     assert summarize_issue(message) == summary

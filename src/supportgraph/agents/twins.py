@@ -16,6 +16,8 @@ from supportgraph.knowledge.articles import HEADING, Article, numbered_items
 
 GREETING = re.compile(r"^(hi|hello|hey|good (morning|afternoon|evening)|dear [\w ]+|thanks?( you)?|cheers)\b[\s,!.]*",
                       re.IGNORECASE)
+# Spoken fillers that open a typed message ("Yeah, um, I'm looking for..."): not part of the issue.
+FILLER = re.compile(r"^(?:(?:yeah|yes|ok(?:ay)?|well|so)\s*,\s*|(?:um+|uh+|erm+|hmm+)\b[\s,]*)+", re.IGNORECASE)
 SIGNAL_WORDS = re.compile(
     r"\b(can'?t|cannot|won'?t|not|no|never|error|fail\w*|broken|charged|refund\w*|lost|locked|delete\w*|"
     r"cancel\w*|how|why|where|what|when|help|issue|problem|stuck|missing|crash\w*|sync\w*|down|slow)\b",
@@ -82,9 +84,20 @@ def _clause(subject: str, aux: str, rest: str) -> str | None:
     return f"{_swap_persons(subject)} {aux} {_swap_persons(rest)}".strip()
 
 
+# A request for information put as a question to us ("Could you please give me some information about
+# X?"): what they would like to know is X, not whether we could.
+_TELL_ME = re.compile(r"^(?:can|could|would|will)\s+you\s+(?:please\s+)?(?:tell|give|send|show)\s+(?:me|us)\s+"
+                      r"(?:(?:some|more|any|additional|further|the)\s+)?(?:(?:information|info|details)\s+)?"
+                      r"(about|on|regarding|how|what|when|where|whether|if|why|which|who)\s+(.+)$", re.IGNORECASE)
+
+
 def _as_statement(question: str) -> str | None:
     """A question as what the customer would like to know ("can I X?" -> "whether you can X")."""
     q = question.rstrip(" ?!.")
+    request = _TELL_ME.match(q)
+    if request:
+        word = {"on": "about", "regarding": "about", "if": "whether"}.get(request.group(1).lower(), request.group(1).lower())
+        return f"{word} {_swap_persons(request.group(2))}"
     how = re.match(r"^(how|where|when)\s+(do|can|should|could)\s+(i|we)\s+(.+)$", q, re.IGNORECASE)
     if how:
         return f"{how.group(1).lower()} to {_swap_persons(how.group(4))}"
@@ -120,7 +133,7 @@ def _statement_sentence(text: str) -> str:
 
 def summarize_issue(message: str) -> str:
     """One sentence, in the second person, saying what the customer needs (never empty)."""
-    candidates = [GREETING.sub("", s).strip(" ,") for s in sentences(message)]
+    candidates = [FILLER.sub("", GREETING.sub("", s)).strip(" ,") for s in sentences(message)]
     candidates = [c for c in candidates if re.search(r"\w", c)]
     if not candidates:
         return "You got in touch with us."
