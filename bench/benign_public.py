@@ -25,17 +25,23 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from sets import benchmark_sets  # noqa: E402
 
-from supportgraph.knowledge.safety import MIN_WORDS, NAMES_THE_ASSISTANT, PASSAGE_THRESHOLD  # noqa: E402
+from supportgraph.knowledge.safety import PASSAGE_THRESHOLD, classifier_reads, reads_as_sentence  # noqa: E402
 from supportgraph.security.datasets import heldout_examples, injection_examples  # noqa: E402
 from supportgraph.security.injection import SUSPICIOUS, classifier, detect, rule_hits, sentences  # noqa: E402
 
 
-def classifier_only(texts: list[str]) -> tuple[list[str], list[str]]:
-    """Sentences the passage check's classifier flags and no rule does: all of them, and those the gate lets through."""
-    scored = [s for t in texts for line in t.splitlines() for s in sentences(line)
-              if not s.lstrip().startswith("#") and len(s.split()) >= MIN_WORDS and not rule_hits(s)]
-    flagged = [s for s, p in zip(scored, classifier().scores(scored)) if p >= PASSAGE_THRESHOLD]
-    return flagged, [s for s in flagged if NAMES_THE_ASSISTANT.search(s)]
+def flagged_by_classifier(texts: list[str]) -> list[list[str]]:
+    """Per text, the sentences the passage check's classifier flags (gate or not) and no rule does."""
+    per_text = [[s for line in t.splitlines() for s in sentences(line) if reads_as_sentence(s) and not rule_hits(s)]
+                for t in texts]
+    every = list(dict.fromkeys(s for found in per_text for s in found))
+    flagged = {s for s, p in zip(every, classifier().scores(every)) if p >= PASSAGE_THRESHOLD}
+    return [[s for s in found if s in flagged] for found in per_text]
+
+
+def counts(per_text: list[list[str]]) -> tuple[int, int]:
+    """Sentences flagged without the gate NAMES_THE_ASSISTANT, and those the gate lets through."""
+    return sum(map(len, per_text)), sum(classifier_reads(s) for found in per_text for s in found)
 
 
 def articles_table() -> str:
@@ -43,13 +49,15 @@ def articles_table() -> str:
     for bench_set in benchmark_sets():
         bodies = [a.body for a in bench_set.articles()]
         total = sum(len(sentences(b)) for b in bodies)
-        flagged, gated = classifier_only(bodies)
-        lines.append(f"| {bench_set.name} | {total} | {len(flagged)} | {len(gated)} |")
+        flagged, gated = counts(flagged_by_classifier(bodies))
+        lines.append(f"| {bench_set.name} | {total} | {flagged} | {gated} |")
     attacks = [e.text for e in injection_examples(REPO) + heldout_examples(REPO) if e.attack]
-    flagged, gated = classifier_only(attacks)
-    whole = sum(any(rule_hits(s) for s in sentences(t)) or bool(classifier_only([t])[0]) for t in attacks)
-    whole_gated = sum(any(rule_hits(s) for s in sentences(t)) or bool(classifier_only([t])[1]) for t in attacks)
-    lines.append(f"| labelled attacks ({len(attacks)}), sentences no rule catches | | {len(flagged)} | {len(gated)} |")
+    per_attack = flagged_by_classifier(attacks)
+    flagged, gated = counts(per_attack)
+    ruled = [any(rule_hits(s) for s in sentences(t)) for t in attacks]
+    whole = sum(r or bool(found) for r, found in zip(ruled, per_attack))
+    whole_gated = sum(r or any(map(classifier_reads, found)) for r, found in zip(ruled, per_attack))
+    lines.append(f"| labelled attacks ({len(attacks)}), sentences no rule catches | | {flagged} | {gated} |")
     lines.append(f"| labelled attacks planted whole: flagged by a rule or the classifier | | {whole} | {whole_gated} |")
     return "\n".join(lines)
 

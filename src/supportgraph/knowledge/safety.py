@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from supportgraph.security import markup
-from supportgraph.security.injection import classifier, rule_hits, sentences
+from supportgraph.security.injection import ASSISTANT_NAMES, classifier, rule_hits, sentences
 from supportgraph.security.secrets import secret_requests
 
 PASSAGE_THRESHOLD = 0.8
@@ -40,7 +40,7 @@ MIN_WORDS = 5  # shorter text is scored by the rules only
 # attack sentences no rule catches, 1,461 still reach the classifier; of 1,073 attacks planted
 # whole, 956 are still flagged (1,023 without it). Every payload of planted_articles.jsonl is a rule's.
 NAMES_THE_ASSISTANT = re.compile(
-    r"\b(?:assistants?|chat ?bots?|bots?|ai|llms?|(?:language )?models?|agents? reading|gpt|system|instructions?|"
+    rf"\b(?:{ASSISTANT_NAMES}|llms?|(?:language )?models?|agents? reading|gpt|system|instructions?|"
     r"prompts?|ignore|disregard|from now on|pretend\w*|role-?play\w*|persona|characters?|dan|unfiltered|uncensored|"
     r"filters?|openai|chatgpt|jailbr\w*|immoral|unethical|amoral|no longer|stay in|you are now|you are going to|"
     r"you will now|from this point|anything now|rules?|constraints?|behaviou?r|respond|reply|replies|session|chat|"
@@ -92,6 +92,16 @@ def unsafe_sentences(body: str, allowed_hosts: Iterable[str] = ()) -> list[str]:
     return [s for s in sentences(body) if _problems(s, hosts, True)]
 
 
+def reads_as_sentence(text: str) -> bool:
+    """Headings and a few words are titles, not instructions: the classifier reads sentences only (rules read all)."""
+    return not text.lstrip().startswith("#") and len(text.split()) >= MIN_WORDS
+
+
+def classifier_reads(text: str) -> bool:
+    """Whether the passage check asks the classifier about this sentence: a sentence that names the assistant."""
+    return reads_as_sentence(text) and NAMES_THE_ASSISTANT.search(text) is not None
+
+
 def _problems(text: str, hosts: list[str], links: bool) -> list[PassageProblem]:
     return [PassageProblem(kind, 0, short, detail) for line in text.splitlines() or [text]
             for kind, short, detail in _findings(line, hosts, links)]
@@ -102,9 +112,7 @@ def _findings(line: str, hosts: list[str], links: bool) -> list[tuple[str, str, 
         return []
     found: list[tuple[str, str, str]] = []
     parts = sentences(line)
-    # Headings and a few words are titles, not instructions: the classifier reads sentences only (rules read all).
-    scored = [p for p in parts if not p.lstrip().startswith("#") and len(p.split()) >= MIN_WORDS
-              and NAMES_THE_ASSISTANT.search(p)]
+    scored = [p for p in parts if classifier_reads(p)]
     scores = dict(zip(scored, classifier().scores(scored)))
     for sentence in parts:
         score = scores.get(sentence, 0.0)
