@@ -37,8 +37,14 @@ from supportgraph.security.text import fold
 MODEL_PATH = Path(__file__).with_name("injection_model.json")
 
 _ANY = r"(?:all |any |every |each )?(?:of )?(?:the |your |my |its |these |those )?"
-_BEFORE = r"(?:previous|prior|above|earlier|preceding|foregoing|former|original|initial|old|existing|system|developer|" \
-    r"default|current|given|kitebase'?s?|safety|internal|hidden|built-?in)"
+# Words for instructions given before this message: what the rules look for, and (without "system",
+# "current"... which customers say of their own setup) what makes a question address the assistant.
+_EARLIER = r"(?:previous|prior|above|earlier|preceding|foregoing|former|original|initial)"
+_BEFORE = rf"(?:{_EARLIER}|old|existing|system|developer|default|current|given|kitebase'?s?|safety|internal|hidden|" \
+    r"built-?in)"
+# What a message or an article calls the assistant (knowledge/safety.py adds the words an article's
+# planted text uses; "agent" alone is left out there: in an article it is the support agent).
+ASSISTANT_NAMES = r"(?:assistants?|chat ?bots?|bots?|ai)"
 _RULEWORDS = r"(?:instructions?|directions?|directives?|rules|guidelines?|guidance|guardrails|prompts?|programming|" \
     r"polic(?:y|ies)|restrictions|constraints|configuration|training|orders|commands|limitations|filters|safeguards|" \
     r"principles|ethics|(?:support )?script|setup (?:text|message|prompt|instructions))"
@@ -224,8 +230,8 @@ _OWN_SETTINGS = re.compile(r"\b(?:my|our)\s+(?:own\s+)?(?:\w+\s+)?(?:configurati
 _ASKED_ABOUT = re.compile(r"^\W*(?:how|what|why|where|when|which|who|can|could|is|are|do|does|did|will|would|should)\b"
                           r"[^\n]*\?\s*$", re.IGNORECASE)
 # ... nor names the assistant, this chat, or instructions hidden or given before it.
-_ADDRESSED = re.compile(r"\b(?:you|your|yours|yourself|u|ur|assistant|bot|chatbot|ai|agent|this (?:chat|conversation)|"
-                        r"hidden|secret|internal|confidential|previous|prior|above|earlier|original|initial|"
+_ADDRESSED = re.compile(rf"\b(?:you|your|yours|yourself|u|ur|{ASSISTANT_NAMES}|agent|this (?:chat|conversation)|"
+                        rf"hidden|secret|internal|confidential|{_EARLIER}|"
                         r"before (?:this|the|our)|ignor\w*|disregard\w*|forg[eo]t\w*|overrid\w*|bypass\w*)\b",
                         re.IGNORECASE)
 _SENTENCES = re.compile(r"(?<=[.!?。！？])\s+|\n+|(?<=[.!?])(?=[A-Z])")
