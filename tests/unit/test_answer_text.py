@@ -4,7 +4,7 @@ cited only beside answers they bear on."""
 import pytest
 
 from supportgraph.agents.nodes import _related_policy
-from supportgraph.agents.twins import answer_from_article
+from supportgraph.agents.twins import answer_from_article, prose_sentences
 from supportgraph.knowledge.articles import parse_article
 
 pytestmark = pytest.mark.unit
@@ -100,3 +100,10 @@ def _article(kind: str, area: str):
 def test_a_policy_is_cited_beside_an_answer_of_its_own_product_area(policy_area, top_area, policy_dense, cited):
     assert _related_policy(_article("policy", policy_area), _article("troubleshooting", top_area),
                            policy_dense, 0.62) is cited
+
+
+def test_an_abbreviation_does_not_cut_a_sentence_in_two():
+    text = "Mail the form to the U.S. Postal Service by 5 p.m. on Friday. Use Form No. 7 (e.g. for refunds).\n" \
+           "Can it be sent twice? No. Send it once."
+    assert prose_sentences(text) == ["Mail the form to the U.S. Postal Service by 5 p.m. on Friday.",
+                                     "Use Form No. 7 (e.g. for refunds).", "Can it be sent twice?", "Send it once."]

@@ -128,8 +128,9 @@ were werent what when where which while who whom why will with wont would wouldn
 your yours yourself yourselves also just may might must shall us via e g ie eg etc yes ok please s t ll re ve
 d m get gets got one
 """.split())
-_ABBREVIATIONS = re.compile(r"(?:\b(?:e\.g|i\.e|etc|vs|approx|incl|no|nos|dr|mr|mrs|ms|st|jr|sr|u\.s|a\.m|p\.m|"
+_ABBREVIATIONS = re.compile(r"(?:\b(?:e\.g|i\.e|etc|vs|approx|incl|dr|mr|mrs|ms|st|jr|sr|u\.s|a\.m|p\.m|"
                             r"fig|ca|cf|min|max|dept|est|inc|ltd|co)\.)$", re.IGNORECASE)
+_NUMBER_SIGN = re.compile(r"\bnos?\.$", re.IGNORECASE)  # "No. 5", but "Can I? No. You..." ends a sentence
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
 _BLOCK_MARK = re.compile(r"^\s*(?:#{1,6}\s+|[-*+]\s+|\d+[.)]\s+|>\s*)")
 
@@ -158,14 +159,19 @@ def split_sentences(text: str) -> list[str]:
     found: list[str] = []
     for block in blocks:
         pieces = _SENTENCE_END.split(re.sub(r"[*_`]+", "", block).strip())
-        merged: list[str] = []
-        for piece in pieces:
-            if merged and _ABBREVIATIONS.search(merged[-1]):
-                merged[-1] = f"{merged[-1]} {piece}"
-            else:
-                merged.append(piece)
-        found += [s.strip() for s in merged if re.search(r"[^\W_]", s)]
+        found += [s.strip() for s in join_abbreviations(pieces) if re.search(r"[^\W_]", s)]
     return found
+
+
+def join_abbreviations(pieces: list[str]) -> list[str]:
+    """Sentence pieces, put back together where a cut fell after an abbreviation ("the U.S. Postal Service")."""
+    merged: list[str] = []
+    for piece in pieces:
+        if merged and (_ABBREVIATIONS.search(merged[-1]) or _NUMBER_SIGN.search(merged[-1]) and piece[:1].isdigit()):
+            merged[-1] = f"{merged[-1]} {piece}"
+        else:
+            merged.append(piece)
+    return merged
 
 
 def passages(source: str) -> list[str]:

@@ -45,7 +45,7 @@ MIN_ANSWER_WORDS = 12
 
 
 def sentences(text: str) -> list[str]:
-    return [s.strip() for s in re.split(r"(?<=[.!?])\s+", text.strip()) if s.strip()]
+    return [s.strip() for s in grounding.join_abbreviations(re.split(r"(?<=[.!?])\s+", text.strip())) if s.strip()]
 
 
 def _swap_persons(text: str) -> str:
