@@ -20,7 +20,7 @@ from sqlalchemy.orm import aliased
 from supportgraph.store.api_models import ApiRun
 from supportgraph.store.models import Turn, utcnow
 from supportgraph.store.repository import Store
-from supportgraph.store.threads import _gone
+from supportgraph.store.threads import owner_gone
 
 UNFINISHED = ("pending", "running")
 FINISHED = ("success", "error", "interrupted")
@@ -100,7 +100,7 @@ def claim_next_run(store: Store, owner: str, lease_s: float, now: dt.datetime | 
     with store.session() as session, session.begin():
         for run_id, status, held_by, lease_until in session.execute(query).all():
             free = lease_until is None or lease_until <= now
-            if not free and not (status == "running" and held_by and _gone(held_by)):
+            if not free and not (status == "running" and held_by and owner_gone(held_by)):
                 continue
             same_owner = ApiRun.owner.is_(None) if held_by is None else ApiRun.owner == held_by
             taken = session.execute(

@@ -30,7 +30,7 @@ def new_owner() -> str:
     return f"{HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def _gone(owner: str) -> bool:
+def owner_gone(owner: str) -> bool:
     """The claim's process ran on this host and no longer exists (a replica killed mid-turn)."""
     host, _, rest = owner.partition(":")
     pid = rest.partition(":")[0]
@@ -64,7 +64,7 @@ def claim_thread(store: Store, thread_id: str, owner: str, lease_s: float) -> fl
             except IntegrityError:
                 return 1.0
             return 0.0
-        if held.expires_at > now and not _gone(held.owner):
+        if held.expires_at > now and not owner_gone(held.owner):
             return max((held.expires_at - now).total_seconds(), 0.1)
         # Expired: take it over, but only if nobody else did since we read it.
         taken = session.execute(update(ThreadClaim).where(ThreadClaim.thread_id == thread_id,
@@ -89,7 +89,7 @@ def release_claim(store: Store, thread_id: str, owner: str) -> None:
 def thread_busy(store: Store, thread_id: str) -> bool:
     with store.session() as session:
         held = session.get(ThreadClaim, thread_id)
-        return held is not None and held.expires_at > utcnow() and not _gone(held.owner)
+        return held is not None and held.expires_at > utcnow() and not owner_gone(held.owner)
 
 
 def last_turn(store: Store, thread_id: str) -> Turn | None:
