@@ -1,4 +1,4 @@
-"""Embeddings kept on disk, keyed by (set, chunker, text hash), so a re-run embeds nothing new.
+"""Embeddings kept on disk, keyed by (embedder, set, chunker, text hash), so a re-run embeds nothing new.
 
 `CachedEmbedder` has the Embedder shape (`name`, `embed`), so it can be handed to
 supportgraph's build_index as well as to the baselines.
@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from supportgraph.knowledge.embedding import vectors_key
+
 
 def text_key(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -21,7 +23,9 @@ class CachedEmbedder:
         self.inner = embedder
         self.name = embedder.name
         self.backend = getattr(embedder, "backend", "torch")  # the index records it (knowledge/embedding.py)
-        self.path = folder / "embeddings" / embedder.name / set_name / f"{chunker}.npz"
+        self.recipe = getattr(embedder, "recipe", "")
+        # Keyed by how the vectors are made (model, backend, export recipe): a changed recipe never reuses old ones.
+        self.path = folder / "embeddings" / vectors_key(embedder).replace(":", "-") / set_name / f"{chunker}.npz"
         self._vectors: dict[str, np.ndarray] = {}
         if self.path.exists():
             stored = np.load(self.path)

@@ -14,6 +14,7 @@ from supportgraph.knowledge.embedding import (
     SentenceTransformerEmbedder,
     build_embedder,
     embedding_backend,
+    vectors_key,
 )
 from supportgraph.knowledge.index import build_index, read_manifest
 from supportgraph.knowledge.onnx_embedding import OnnxEmbedder
@@ -90,6 +91,21 @@ def test_reindexing_with_another_backend_re_embeds_everything(kb_settings):
     assert report.embedded_titles == first.embedded_titles > 0
     assert read_manifest(kb_settings.index_dir)["embedding_backend"] == "onnx"
     assert Retriever(kb_settings, switched).search("charged twice")[0].article.id == "ts-charged-twice"
+
+
+def test_a_new_onnx_export_recipe_re_embeds_and_the_same_one_does_not(kb_settings):
+    # An upgrade that changes how the ONNX model is exported changes its vectors: an index of the old
+    # ones must not be kept and searched with the new query vectors.
+    old = BackendHashEmbedder("onnx-int8")
+    old.recipe = "int8-8bit:1"
+    first = build_index(kb_settings, old)
+    same = BackendHashEmbedder("onnx-int8")
+    same.recipe = "int8-8bit:1"
+    assert build_index(kb_settings, same).embedded_chunks == 0
+    upgraded = BackendHashEmbedder("onnx-int8")
+    upgraded.recipe = "int8-7bit:2"
+    assert build_index(kb_settings, upgraded).embedded_chunks == first.embedded_chunks > 0
+    assert vectors_key(OnnxEmbedder(backend="onnx-int8")).startswith("all-MiniLM-L6-v2-onnx-int8:onnx-int8:")
 
 
 def test_a_failed_export_is_a_clear_error_naming_the_way_out(tmp_path, monkeypatch):

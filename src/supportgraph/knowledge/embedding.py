@@ -30,6 +30,16 @@ def embedding_backend(embedder: Embedder) -> str:
     return getattr(embedder, "backend", "torch")
 
 
+def vectors_key(embedder: Embedder) -> str:
+    """Everything an embedder's vectors depend on besides the text: model, backend and, for ONNX, the
+    export recipe. Vectors stored under another key are stale, so the indexer (and the benchmarks'
+    cache) embed again; torch adds nothing, so indexes built before backends existed are kept."""
+    backend = embedding_backend(embedder)
+    key = embedder.name if backend == "torch" else f"{embedder.name}:{backend}"
+    recipe = getattr(embedder, "recipe", "")
+    return f"{key}:{hashlib.sha256(recipe.encode()).hexdigest()[:8]}" if recipe else key
+
+
 def build_embedder(settings) -> Embedder:
     """The embedder the settings ask for: one function for the indexer, the agent and the evaluations."""
     if settings.embedding_backend == "torch":

@@ -26,7 +26,7 @@ from supportgraph.config import Settings
 from supportgraph.errors import ConfigError, IndexBusyError, KnowledgeError
 from supportgraph.knowledge.articles import Article, ArticleProblem, load_articles
 from supportgraph.knowledge.chunking import Chunk, chunk_article
-from supportgraph.knowledge.embedding import Embedder, embedding_backend
+from supportgraph.knowledge.embedding import Embedder, embedding_backend, vectors_key
 from supportgraph.knowledge.index_files import (  # noqa: F401  (read_history, write_manifest: callers import them here)
     changes,
     lexical_dir_name,
@@ -195,11 +195,8 @@ def _update(settings, embedder, articles: list[Article], problems, progress, max
     stale = [aid for aid in indexed if aid not in wanted]
     chunks_by_article = {a.id: chunk_article(a, max_words) for a in articles}
     to_embed: list[tuple[Article, list[Chunk]]] = []
-    # Chunks are keyed by content, chunk size, model and backend: changing any re-embeds (torch adds nothing,
-    # so indexes built before backends existed are kept).
-    backend = embedding_backend(embedder)
-    model = embedder.name if backend == "torch" else f"{embedder.name}:{backend}"
-    keys = {a.id: f"{a.content_hash}:{max_words}:{model}" for a in articles}
+    # Chunks are keyed by content, chunk size and how they are embedded: changing any re-embeds.
+    keys = {a.id: f"{a.content_hash}:{max_words}:{vectors_key(embedder)}" for a in articles}
     for article in articles:
         if indexed.get(article.id) != keys[article.id]:
             to_embed.append((article, chunks_by_article[article.id]))

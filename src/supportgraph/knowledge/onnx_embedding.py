@@ -156,6 +156,7 @@ class OnnxEmbedder:
         base = "all-MiniLM-L6-v2" if model_path is None else os.path.basename(model_path.rstrip("/"))
         self.name = f"{base}-{backend}"  # chunks are keyed by it: another backend re-embeds them
         self.backend = backend
+        self.recipe = RECIPE  # part of the chunks' keys (embedding.vectors_key): a new recipe re-embeds
         if cache_dir is None:
             from supportgraph.config import Settings
 
