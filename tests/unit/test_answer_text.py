@@ -86,6 +86,36 @@ def test_a_passage_that_is_a_headings_worth_is_followed_by_the_articles_sentence
     assert "Call our Education Call Center with any questions." not in sentences
 
 
+RUN_TOGETHER = """---
+id: dmv-renew
+title: Renew a registration
+---
+## Renew by mail
+surrender your old plates at an office before you renew.
+You can renew by mail up to 60 days before the registration expires. Mail the renewal notice with your payment.
+Find an office near you [6 ]
+Return to Publications
+- Keep your receipt
+"""
+
+
+def test_a_page_s_run_together_titles_and_cut_off_starts_are_not_answer_steps():
+    # Exported pages run link titles into the text and chunks can start mid-sentence (seen on a
+    # government help centre); a customer should get the complete sentences and the list item.
+    article = parse_article(RUN_TOGETHER, "dmv-renew.md")
+    passage = article.sections()[0].text
+    _, sentences = answer_from_article(article, {}, {}, "Renew by mail", passage, "Can I renew by mail?")
+    assert sentences == ["You can renew by mail up to 60 days before the registration expires.",
+                         "Mail the renewal notice with your payment.",
+                         "Keep your receipt"]
+    # A list exported without its markers is still a list: the lines after a colon are its items.
+    unmarked = "Some drivers need a road test first. These drivers include:\nDrivers with a suspended license\nNew residents over 70"
+    assert prose_sentences(unmarked + "\nFind an office near you") == [
+        "Some drivers need a road test first.", "These drivers include:", "Drivers with a suspended license",
+        "New residents over 70", "Find an office near you"]
+    assert prose_sentences(unmarked + ".\nFind an office near you")[-1] == "New residents over 70."
+
+
 def _article(kind: str, area: str):
     return parse_article(f"---\nid: {kind}-{area}\ntitle: A {kind}\ntype: {kind}\nproduct_area: {area}\n---\n"
                          f"# A {kind}\n\nSome text here.\n", f"{kind}s/{kind}-{area}.md")

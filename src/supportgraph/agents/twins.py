@@ -168,20 +168,35 @@ def also_asked(summary: str) -> str:
 _LIST_ITEM = re.compile(r"^\s*(\d+[.)]|[-*+>])\s+")
 
 
+# How a sentence ends: its stop, then any closing quote, bracket or emphasis.
+_SENTENCE_END = re.compile(r"[.!?:;][\"'”’)\]*_]*$")
+
+
 def prose_sentences(text: str, list_items: bool = True) -> list[str]:
     """A passage's sentences, clean: no headings, list markers or markdown emphasis, none glued to
-    the next line, no repeats, each of three words or more (list items too, unless told not to)."""
-    found: list[str] = []
+    the next line, no repeats, each of three words or more (list items too, unless told not to).
+    Beside complete sentences, a line with no closing stop is a page's title, a link or a table row
+    that export ran into the text: it is left out (alone, it is the answer), unless it follows a
+    line ending in ':' (a list whose markers were lost)."""
+    found: dict[str, bool] = {}  # sentence -> a loose fragment
+    after_colon = False
     for line in text.splitlines():
         line = line.strip()
         if not line or HEADING.match(line) or (not list_items and _LIST_ITEM.match(line)):
             continue
-        line = _LIST_ITEM.sub("", line)
-        line = re.sub(r"(\*\*|__|`)", "", line)
+        in_list = bool(_LIST_ITEM.match(line)) or after_colon
+        after_colon = line.endswith(":") or (after_colon and line[-1:] not in ".!?")
+        line = re.sub(r"(\*\*|__|`)", "", _LIST_ITEM.sub("", line))
         for sentence in sentences(line):
             if len(sentence.split()) >= 3 and sentence not in found and not looks_like_injection(sentence):
-                found.append(sentence)
-    return found
+                found[sentence] = not in_list and not _SENTENCE_END.search(sentence)
+    complete = [s for s, loose in found.items() if not loose]
+    return [s for s, loose in found.items() if not loose or not complete]
+
+
+def _starts_mid_sentence(sentence: str) -> bool:
+    """A lower-case start is the tail of a sentence cut off before it ("iPhone" is not)."""
+    return sentence[:1].islower() and not sentence[1:2].isupper()
 
 
 # A sentence that opens by pointing back ("After that, start a new export", "This takes a day") needs the
@@ -256,7 +271,8 @@ def answer_from_article(article: Article, slots: dict[str, str], labels: dict[st
         return (" ".join(lead) if lead and not any(p in items for p in lead) else intro_sentence(article)), items
     if not passage:  # no passage given: the article's opening sentences
         passage = _article_sentences(article)
-    while len(passage) > 1 and _POINTS_BACK.match(passage[0]):  # a chunk cut mid-story: start where it stands alone
+    # A chunk cut mid-story: start where it stands alone.
+    while len(passage) > 1 and (_POINTS_BACK.match(passage[0]) or _starts_mid_sentence(passage[0])):
         passage = passage[1:]
     if sum(len(s.split()) for s in passage) < MIN_ANSWER_WORDS:  # a heading's worth: the article's closest sentences follow
         passage += [s for s in _focused(_article_sentences(article), question, 3) if s not in passage]
