@@ -196,7 +196,8 @@ def _update(settings, embedder, articles: list[Article], problems, progress, max
     chunks_by_article = {a.id: chunk_article(a, max_words) for a in articles}
     to_embed: list[tuple[Article, list[Chunk]]] = []
     # Chunks are keyed by content, chunk size and how they are embedded: changing any re-embeds.
-    keys = {a.id: f"{a.content_hash}:{max_words}:{vectors_key(embedder)}" for a in articles}
+    embedded_by = vectors_key(embedder)
+    keys = {a.id: f"{a.content_hash}:{max_words}:{embedded_by}" for a in articles}
     for article in articles:
         if indexed.get(article.id) != keys[article.id]:
             to_embed.append((article, chunks_by_article[article.id]))
