@@ -6,12 +6,13 @@ runs with status error."""
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from fastapi.testclient import TestClient
 
-from supportgraph.api import create_app
-from supportgraph.api.run_worker import RunWorker
+from supportgraph.api import background, create_app
+from supportgraph.api.run_worker import RunEndings, RunWorker
 from supportgraph.errors import StoreError
 from supportgraph.store.runs import claim_next_run, get_run
 from supportgraph.store.threads import claim_thread, release_claim
@@ -126,7 +127,42 @@ def test_runs_are_listed_newest_first_read_and_joined(idle_api, unit_agent):
         == "invalid_request"
 
 
-def test_a_pending_run_can_be_cancelled_and_a_finished_one_deleted(idle_api, unit_agent):
+def waiting_join(pool, api, headers, thread_id, run_id):
+    """A join running in ``pool``, once it is waiting for the run to end."""
+    joined = pool.submit(api.get, f"/threads/{thread_id}/runs/{run_id}/join", headers=headers)
+    endings = api.app.state.run_endings
+    deadline = time.monotonic() + 30
+    while not endings.watching(run_id) and not joined.done() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert endings.watching(run_id), "the join never started waiting"
+    return joined
+
+
+def test_a_join_is_woken_when_its_run_ends_here_and_sees_one_ended_by_another_replica(idle_api, unit_agent,
+                                                                                     monkeypatch):
+    alice = as_user(key(unit_agent), "alice")
+    thread_id = new_thread(idle_api, alice)
+    here = submit(idle_api, alice, thread_id, CHARGED).json()["run_id"]
+    elsewhere = submit(idle_api, alice, thread_id, "Thanks, that fixed it", multitask_strategy="enqueue").json()
+    unit_agent.settings.run_join_s = 120
+    with ThreadPoolExecutor(1) as pool:
+        # Its next look at the store is an hour away: only the ending's wake-up can answer it in time.
+        monkeypatch.setattr(background, "JOIN_FIRST_LOOK_S", 3600)
+        monkeypatch.setattr(background, "JOIN_LOOK_MAX_S", 3600)
+        joined = waiting_join(pool, idle_api, alice, thread_id, here)
+        assert RunWorker(unit_agent, 1, 0.05, idle_api.app.state.run_endings).run_once() == "success"
+        assert joined.result(timeout=30).json()["outcome"] == "answered"
+        assert idle_api.app.state.run_endings.watching(here) == 0
+
+        # Another replica's worker tells nobody here: the join finds the ending at its next look.
+        monkeypatch.setattr(background, "JOIN_FIRST_LOOK_S", 0.05)
+        monkeypatch.setattr(background, "JOIN_LOOK_MAX_S", 0.2)
+        joined = waiting_join(pool, idle_api, alice, thread_id, elsewhere["run_id"])
+        assert RunWorker(unit_agent, 1, 0.05, RunEndings()).run_once() == "success"
+        assert joined.result(timeout=30).json()["outcome"] == "resolved"
+
+
+def test_a_pending_run_can_be_cancelled_and_a_finished_one_deleted(idle_api, unit_agent, monkeypatch):
     alice = as_user(key(unit_agent), "alice")
     thread_id = new_thread(idle_api, alice)
     run_id = submit(idle_api, alice, thread_id, CHARGED).json()["run_id"]
@@ -134,8 +170,13 @@ def test_a_pending_run_can_be_cancelled_and_a_finished_one_deleted(idle_api, uni
     unfinished = idle_api.delete(path, headers=alice)
     assert unfinished.status_code == 409 and unfinished.json()["error"]["code"] == "run_not_finished"
 
-    cancelled = idle_api.post(f"{path}/cancel", headers=alice)
-    assert cancelled.status_code == 200 and cancelled.json()["status"] == "interrupted"
+    unit_agent.settings.run_join_s = 120
+    monkeypatch.setattr(background, "JOIN_FIRST_LOOK_S", 3600)  # only the cancel's wake-up ends the join in time
+    with ThreadPoolExecutor(1) as pool:
+        joined = waiting_join(pool, idle_api, alice, thread_id, run_id)
+        cancelled = idle_api.post(f"{path}/cancel", headers=alice)
+        assert cancelled.status_code == 200 and cancelled.json()["status"] == "interrupted"
+        assert joined.result(timeout=30).json()["error"]["code"] == "run_cancelled"
     assert idle_api.post(f"{path}/cancel", headers=alice).json()["error"]["code"] == "run_not_pending"
     assert idle_api.get(f"{path}/join", headers=alice).json()["error"]["code"] == "run_cancelled"
     assert RunWorker(unit_agent, 1, 0.05).run_once() is None  # a cancelled run is never run

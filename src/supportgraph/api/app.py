@@ -65,11 +65,12 @@ def create_app(settings: Settings | None = None, agent=None, *, send_webhooks: b
 
             sender = WebhookSender(settings, running.store)
             sender.start()
+        from supportgraph.api.run_worker import RunEndings, RunWorker
+
+        endings = app.state.run_endings = RunEndings()
         worker = None
         if settings.run_workers:
-            from supportgraph.api.run_worker import RunWorker
-
-            worker = app.state.run_worker = RunWorker(running, settings.run_workers, settings.run_poll_s)
+            worker = app.state.run_worker = RunWorker(running, settings.run_workers, settings.run_poll_s, endings)
             worker.start()
         try:
             yield

@@ -35,7 +35,9 @@ from supportgraph.store.runs import (
 from supportgraph.store.threads import thread_busy
 
 router = APIRouter(tags=["background runs"], responses=ERRORS)
-JOIN_POLL_S = 0.1
+# A join is woken the moment a run ends in this process (RunEndings); a run another replica runs is
+# seen by looking at the store, soon at first and then less often, so a waiting client costs little.
+JOIN_FIRST_LOOK_S, JOIN_LOOK_MAX_S = 0.1, 1.0
 
 
 def run_view(run: RunInfo) -> Run:
@@ -94,12 +96,12 @@ def get(request: Request, thread_id: str, run_id: str, caller: Principal = Depen
 @router.get("/threads/{thread_id}/runs/{run_id}/join", response_model=RunOutput,
             summary="Wait for the run to end (up to SUPPORTGRAPH_RUN_JOIN_S) and answer what /runs/wait answers")
 async def join(request: Request, thread_id: str, run_id: str, caller: Principal = Depends(principal)) -> RunOutput:
-    run = await run_in_threadpool(_visible_run, request, caller, thread_id, run_id)
-    store = request.app.state.agent.store
-    deadline = time.monotonic() + request.app.state.agent.settings.run_join_s
-    while run.status not in FINISHED and time.monotonic() < deadline:
-        await asyncio.sleep(JOIN_POLL_S)  # not a thread held per waiting client
-        run = await run_in_threadpool(get_run, store, thread_id, run_id) or run
+    endings = request.app.state.run_endings
+    ended = endings.watch(run_id)  # before the first read: an ending in between is not missed
+    try:
+        run = await _wait_for_end(request, caller, thread_id, run_id, ended)
+    finally:
+        endings.forget(run_id, ended)
     if run.status == "success":
         return RunOutput(**run.output)
     if run.status == "error":
@@ -112,6 +114,23 @@ async def join(request: Request, thread_id: str, run_id: str, caller: Principal 
                    "join it again (Retry-After), or poll GET .../runs/{run_id}.", {"Retry-After": "1"})
 
 
+async def _wait_for_end(request: Request, caller: Principal, thread_id: str, run_id: str,
+                        ended: asyncio.Event) -> RunInfo:
+    """The run once it ended, or as it is at the join's deadline. No thread is held while waiting."""
+    run = await run_in_threadpool(_visible_run, request, caller, thread_id, run_id)
+    store = request.app.state.agent.store
+    deadline = time.monotonic() + request.app.state.agent.settings.run_join_s
+    look = JOIN_FIRST_LOOK_S
+    while run.status not in FINISHED and (left := deadline - time.monotonic()) > 0:
+        try:
+            await asyncio.wait_for(ended.wait(), timeout=min(look, left))
+        except TimeoutError:
+            look = min(2 * look, JOIN_LOOK_MAX_S)
+        ended.clear()
+        run = await run_in_threadpool(get_run, store, thread_id, run_id) or run
+    return run
+
+
 @router.post("/threads/{thread_id}/runs/{run_id}/cancel", response_model=Run,
              summary="Cancel a run that has not started (it ends `interrupted`)")
 def cancel(request: Request, thread_id: str, run_id: str, caller: Principal = Depends(principal)) -> Run:
@@ -121,6 +140,7 @@ def cancel(request: Request, thread_id: str, run_id: str, caller: Principal = De
         now = get_run(store, thread_id, run_id) or run
         raise ApiError(409, "run_not_pending", f"Run {run_id} is {now.status}: only a pending run can be cancelled.",
                        "join it for its reply; a running turn is not interrupted.")
+    request.app.state.run_endings.ended(run_id)
     return run_view(get_run(store, thread_id, run_id))
 
 

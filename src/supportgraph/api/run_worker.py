@@ -11,6 +11,7 @@ was started ``run_max_attempts`` times is given up as an error.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import uuid
@@ -22,6 +23,7 @@ from supportgraph.api.runs import run_output
 from supportgraph.errors import SupportGraphError, ThreadBusyError
 from supportgraph.store.models import Turn
 from supportgraph.store.runs import (
+    FINISHED,
     RunInfo,
     claim_next_run,
     finish_run,
@@ -96,12 +98,48 @@ def execute(agent, run: RunInfo, owner: str) -> str:
     return "success"
 
 
+class RunEndings:
+    """Wakes the joins waiting in this process as soon as a run ends here (its worker finished it, or it
+    was cancelled). A run ended by another replica is seen at the join's next look at the store."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiters: dict[str, set[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = {}
+
+    def watch(self, run_id: str) -> asyncio.Event:
+        """An event set when ``run_id`` ends; call from the waiting coroutine, ``forget`` it afterwards."""
+        waiter = (asyncio.get_running_loop(), asyncio.Event())
+        with self._lock:
+            self._waiters.setdefault(run_id, set()).add(waiter)
+        return waiter[1]
+
+    def forget(self, run_id: str, event: asyncio.Event) -> None:
+        with self._lock:
+            waiters = self._waiters.get(run_id, set())
+            waiters -= {w for w in waiters if w[1] is event}
+            if not waiters:
+                self._waiters.pop(run_id, None)
+
+    def watching(self, run_id: str) -> int:
+        """How many joins wait for ``run_id``."""
+        with self._lock:
+            return len(self._waiters.get(run_id, ()))
+
+    def ended(self, run_id: str) -> None:
+        """Called from any thread."""
+        with self._lock:
+            waiters = list(self._waiters.get(run_id, ()))
+        for loop, event in waiters:
+            loop.call_soon_threadsafe(event.set)
+
+
 class RunWorker:
     """``count`` threads that execute background runs until stopped. ``wake()`` makes an idle one look now
-    (a run was just accepted here) instead of at its next poll."""
+    (a run was just accepted here) instead of at its next poll; ``endings`` hears of every run it ends."""
 
-    def __init__(self, agent, count: int, poll_s: float) -> None:
+    def __init__(self, agent, count: int, poll_s: float, endings: RunEndings | None = None) -> None:
         self.agent, self.count, self.poll_s = agent, count, poll_s
+        self.endings = endings or RunEndings()
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -110,7 +148,12 @@ class RunWorker:
         """Take one runnable run and execute it; how it ended, or None when nothing was runnable."""
         owner = new_owner()
         run = claim_next_run(self.agent.store, owner, self.agent.settings.turn_lease_s)
-        return None if run is None else execute(self.agent, run, owner)
+        if run is None:
+            return None
+        status = execute(self.agent, run, owner)
+        if status in FINISHED:
+            self.endings.ended(run.run_id)
+        return status
 
     def _loop(self) -> None:
         while not self._stop.is_set():
