@@ -116,6 +116,20 @@ def test_a_page_s_run_together_titles_and_cut_off_starts_are_not_answer_steps():
     assert prose_sentences(unmarked + ".\nFind an office near you")[-1] == "New residents over 70."
 
 
+def test_a_passage_that_is_only_a_list_item_s_tail_gives_way_to_the_article_s_closest_sentences():
+    # Seen on a public-health FAQ: the chunk that matched was one item of a list ("...in the following
+    # groups: ...;"), and the answer read "1. patients with acute respiratory infections ...".
+    article = parse_article("---\nid: treatment\ntitle: Is there a treatment?\n---\nThere is no specific "
+                            "treatment for this disease, so providers treat the symptoms. Testing depends on the "
+                            "stage of the outbreak.\nTesting is prioritised for these groups: hospital patients;\n"
+                            "patients with acute respiratory infections in certain outpatient clinics;\n",
+                            "treatment.md")
+    tail = "patients with acute respiratory infections in certain outpatient clinics;"
+    _, sentences = answer_from_article(article, {}, {}, "", tail, "How are patients treated?")
+    assert sentences[0] == "There is no specific treatment for this disease, so providers treat the symptoms."
+    assert tail not in sentences
+
+
 def _article(kind: str, area: str):
     return parse_article(f"---\nid: {kind}-{area}\ntitle: A {kind}\ntype: {kind}\nproduct_area: {area}\n---\n"
                          f"# A {kind}\n\nSome text here.\n", f"{kind}s/{kind}-{area}.md")

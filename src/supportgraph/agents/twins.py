@@ -271,12 +271,13 @@ def answer_from_article(article: Article, slots: dict[str, str], labels: dict[st
         return (" ".join(lead) if lead and not any(p in items for p in lead) else intro_sentence(article)), items
     if not passage:  # no passage given: the article's opening sentences
         passage = _article_sentences(article)
-    # A chunk cut mid-story: start where it stands alone.
-    while len(passage) > 1 and (_POINTS_BACK.match(passage[0]) or _starts_mid_sentence(passage[0])):
-        passage = passage[1:]
-    if sum(len(s.split()) for s in passage) < MIN_ANSWER_WORDS:  # a heading's worth: the article's closest sentences follow
-        passage += [s for s in _focused(_article_sentences(article), question, 3) if s not in passage]
-    return "", passage[:5]
+    # A chunk cut mid-story: start where it stands alone (nowhere, when it is one list item's tail).
+    start = next((i for i, s in enumerate(passage) if not (_POINTS_BACK.match(s) or _starts_mid_sentence(s))),
+                 len(passage))
+    standing = passage[start:]
+    if sum(len(s.split()) for s in standing) < MIN_ANSWER_WORDS:  # a heading's worth: the article's closest sentences follow
+        standing += [s for s in _focused(_article_sentences(article), question, 3) if s not in standing]
+    return "", (standing or passage)[:5]
 
 
 def _article_sentences(article: Article) -> list[str]:
