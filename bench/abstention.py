@@ -44,6 +44,10 @@ from supportgraph.params import load_params  # noqa: E402
 
 CACHE = BENCH_CACHE
 CURVE = (0.05, 0.1, 0.15, 0.2, 0.3)
+# Feature sets measured against each other (the shipped one is calibration.FEATURES).
+CANDIDATES = {"before 2026-12-04": ("dense", "title", "coverage", "passage_coverage", "known"),
+              "shipped": FEATURES,
+              "missing in place of coverage": ("dense", "title", "passage_coverage", "known", "missing")}
 
 
 def collect(bench_set, model) -> dict:
@@ -77,6 +81,38 @@ def fit_weights(rows_by_set: dict[str, list[dict]]) -> tuple[np.ndarray, float]:
     model = LogisticRegression(C=1.0, max_iter=3000).fit(np.concatenate(xs), np.concatenate(ys),
                                                          sample_weight=np.concatenate(ws) * 1000)
     return model.coef_[0], float(model.intercept_[0])
+
+
+def project(rows: list[dict], names: tuple[str, ...]) -> list[dict]:
+    """The rows with only the named features."""
+    columns = [FEATURES.index(name) for name in names]
+    return [r | {"x": [r["x"][i] for i in columns]} for r in rows]
+
+
+def feature_table(data: dict, quantile: float) -> None:
+    """Each candidate feature set, leave one dataset out: the threshold-free figures (AUC of answerable
+    against unanswerable; unanswerable abstained at the threshold that answers 90% of the answerable,
+    the issue's goal) beside the self-calibrated point."""
+    sets = [name for name, d in data.items() if not all(r["answerable"] for r in d["real"])]
+    print("\n### Which features, leave one dataset out\n")
+    print("| features | " + " | ".join(f"{name}: AUC / abstained at 90% answered / q={quantile} point"
+                                       for name in sets) + " |")
+    print("|---|" + "---|" * len(sets))
+    from sklearn.metrics import roc_auc_score
+
+    for label, names in CANDIDATES.items():
+        cells = []
+        for held in sets:
+            weights, _ = fit_weights({name: project(d["real"], names) for name, d in data.items() if name != held})
+            columns = [FEATURES.index(name) for name in names]
+            scores = np.array([r["x"] for r in data[held]["real"]])[:, columns] @ weights
+            null = np.array(data[held]["null"])[:, columns] @ weights
+            answerable = np.array([r["answerable"] for r in data[held]["real"]])
+            at_90 = float((scores[~answerable] < np.quantile(scores[answerable], 0.1)).mean())
+            cut = np.quantile(null, quantile)
+            cells.append(f"{roc_auc_score(answerable, scores):.2f} / {at_90:.2f} / "
+                         f"{(scores[answerable] >= cut).mean():.2f}, {(scores[~answerable] < cut).mean():.2f}")
+        print(f"| {label}: {', '.join(names)} | " + " | ".join(cells) + " |")
 
 
 def main() -> int:
@@ -115,6 +151,7 @@ def main() -> int:
         curve = " | ".join(f"{a:.2f} / {b:.2f}" for a, b in map(at, CURVE))
         print(f"| {held} | {len(d['real'])} | {int((~answerable).sum())} | {answered:.3f} | {abstained:.3f} | {curve} |")
     print("\n(curve cells: answerable answered / unanswerable abstained)")
+    feature_table(data, quantile)
     return 0
 
 

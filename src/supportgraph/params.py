@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from supportgraph.errors import ConfigError
 
@@ -27,16 +27,26 @@ class Calibration(BaseModel):
 
     source: Literal["defaults", "self", "labelled"] = "defaults"
     null_quantile: float = Field(default=0.1, gt=0, lt=1)  # "self": where 0.5 falls among unanswerable scores
-    intercept: float = -1.6
-    dense: float = 3.083
-    title: float = 0.488
-    coverage: float = 0.947
-    passage_coverage: float = 1.375
-    known: float = -0.904
+    intercept: float = -7.236
+    dense: float = 2.409
+    title: float = 1.096
+    coverage: float = 2.352
+    passage_coverage: float = 2.926
+    known: float = 1.456
+    missing: float = 3.283
+
+    @model_validator(mode="before")
+    @classmethod
+    def _not_fitted_on_old_features(cls, data):
+        if isinstance(data, dict) and "coverage" in data and "missing" not in data:
+            raise ValueError("this calibration has no `missing` weight: it was fitted on the features before "
+                             "2026-12-04; run `supportgraph kb calibrate` again, or delete retrieval.confidence "
+                             "to use the defaults")
+        return data
 
     def weights(self) -> tuple[float, ...]:
         """In the order of calibration.FEATURES."""
-        return (self.dense, self.title, self.coverage, self.passage_coverage, self.known)
+        return (self.dense, self.title, self.coverage, self.passage_coverage, self.known, self.missing)
 
 
 class RetrievalParams(_Section):
@@ -63,6 +73,11 @@ def load_params(project_dir: Path) -> Params:
         return Params()
     try:
         return Params(**(yaml.safe_load(path.read_text(encoding="utf-8")) or {}))
-    except (yaml.YAMLError, ValidationError) as error:
+    except yaml.YAMLError as error:
         raise ConfigError(f"{path} is invalid: {str(error).splitlines()[0]}",
+                          "fix the YAML, or delete the file to use the defaults.") from None
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ConfigError(f"{path} is invalid at {where or 'the top'}: {first['msg']}",
                           "fix the value, or delete the key to use its default.") from None

@@ -119,8 +119,8 @@ def unit_brief():
 
 # The hash embedder's cosines mean little, and a 5-article index is too small to calibrate itself:
 # the unit tests route on how much of the question the best article covers, nothing else.
-HASH_WORLD_CONFIDENCE = Calibration(source="labelled", intercept=-3.0, dense=0.0, title=0.0, margin=0.0, agreement=0.0,
-                                    coverage=6.0, passage_coverage=0.0, known=0.0)
+HASH_WORLD_CONFIDENCE = Calibration(source="labelled", intercept=-3.0, dense=0.0, title=0.0, coverage=6.0,
+                                    passage_coverage=0.0, known=0.0, missing=0.0)
 
 
 def unit_retriever(settings, embedder) -> Retriever:

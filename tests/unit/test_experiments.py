@@ -33,9 +33,14 @@ PARAMS = """\
 retrieval:
   mode: hybrid               # hybrid | dense | lexical
   candidates: 40
-  confidence:
+  confidence:                # on the best chunk's cosine alone, whatever the shipped weights are
     intercept: -5.0
     dense: 5.0
+    title: 0.0
+    coverage: 0.0
+    passage_coverage: 0.0
+    known: 0.0
+    missing: 0.0
 
 # Experiments (comment kept by conclude)
 experiment:

@@ -61,7 +61,7 @@ def test_an_answered_turn_reads_as_steps_with_its_model_calls_fallback_and_confi
                                       f"{threshold:.2f}.")
     features, ranking = confidence.details
     assert "calibrated probability that the best article is right (labelled calibration)" in features
-    assert "question words the article contains" in features
+    assert "question words its best passage contains" in features and "rarest question word the article lacks" in features
     scores = [r["score"] for r in result.retrieved]
     assert ranking == (f"Ranking score of the top article {scores[0]:.3f}; margin over the second article "
                        f"{scores[0] - scores[1]:.3f}.")

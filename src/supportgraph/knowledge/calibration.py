@@ -27,11 +27,15 @@ import numpy as np
 from supportgraph.evals.datasets import GoldenCase
 from supportgraph.params import Calibration, RetrievalParams
 
-# Absolute features only: how close the best article is, and how much of the question it contains.
-# Relative ones (the fused margin over the second article, channels agreeing) tell a right article
-# from a wrong one but not an answerable question from an unanswerable one, and did not transfer
-# (bench/abstention.py, docs/benchmarks.md).
-FEATURES = ("dense", "title", "coverage", "passage_coverage", "known")
+# Absolute features only: how close the best article is, how much of the question it and its best
+# passage contain, and how much of it the knowledge base knows. `missing` (the IDF of the rarest question
+# word the article lacks) reads beside the coverages: the same share left uncovered costs less when it
+# is one rare word (a typo, a filler, a name the help centre never uses) than when it is several
+# ordinary ones; its weight comes out positive on each set fitted alone. Relative features (the fused
+# margin over the second article, channels agreeing) tell a right article from a wrong one but not an
+# answerable question from an unanswerable one, and did not transfer (bench/abstention.py,
+# docs/benchmarks.md).
+FEATURES = ("dense", "title", "coverage", "passage_coverage", "known", "missing")
 SELF_SAMPLE = 150       # articles whose titles and headings become questions
 HEADINGS_PER_ARTICLE = 2
 MIN_QUESTIONS = 20      # fewer than this (a tiny knowledge base): keep params.yaml's calibration
@@ -41,15 +45,20 @@ _GENERIC_HEADING = re.compile(r"^(steps?|overview|introduction|summary|notes?|de
 
 def features(hits, retriever=None) -> list[float]:
     """What predicts that the best hit answers the question: its best chunk's cosine, its title's
-    cosine, how much of the question (IDF-weighted) the article and its best passage contain, and
-    how much of it the knowledge base knows at all."""
+    cosine, how much of the question (IDF-weighted) the article and its best passage contain, how much
+    of it the knowledge base knows at all, and the rarest question word the article lacks."""
     top = hits[0]
-    return [top.dense_score, top.title_score, top.coverage, top.passage_coverage, top.known]
+    return [top.dense_score, top.title_score, top.coverage, top.passage_coverage, top.known, top.missing]
+
+
+def is_current(calibration: dict) -> bool:
+    """Was this stored calibration fitted on today's features? (An older index's is not used.)"""
+    return calibration.get("features") == list(FEATURES)
 
 
 def calibration_for(manifest: dict, params: RetrievalParams) -> Calibration:
     """params.yaml's when it was fitted on labelled questions, else the knowledge base's own."""
-    if params.confidence.source == "labelled" or not manifest.get("calibration"):
+    if params.confidence.source == "labelled" or not is_current(manifest.get("calibration") or {}):
         return params.confidence
     return Calibration(**{k: v for k, v in manifest["calibration"].items() if k in Calibration.model_fields})
 
@@ -107,7 +116,7 @@ def save_self_calibration(settings, calibration: Calibration, questions: int) ->
     from supportgraph.knowledge.index import read_manifest, write_manifest
 
     manifest = read_manifest(settings.index_dir)
-    manifest["calibration"] = calibration.model_dump() | {"questions": questions}
+    manifest["calibration"] = calibration.model_dump() | {"questions": questions, "features": list(FEATURES)}
     write_manifest(settings.index_dir, manifest)
 
 

@@ -25,6 +25,7 @@ from filelock import FileLock, Timeout
 from supportgraph.config import Settings
 from supportgraph.errors import ConfigError, IndexBusyError, KnowledgeError
 from supportgraph.knowledge.articles import Article, ArticleProblem, load_articles
+from supportgraph.knowledge.calibration import is_current
 from supportgraph.knowledge.chunking import Chunk, chunk_article
 from supportgraph.knowledge.embedding import Embedder, embedding_backend, vectors_key
 from supportgraph.knowledge.index_files import (  # noqa: F401  (read_history, write_manifest: callers import them here)
@@ -242,7 +243,7 @@ def _update(settings, embedder, articles: list[Article], problems, progress, max
     }, old_manifest)
     # Same articles: the same calibration holds, whichever replica fitted it.
     same = next((m for m in (old_manifest, published.manifest if published else {})
-                 if m.get("kb_version") == report.kb_version and "calibration" in m), None)
+                 if m.get("kb_version") == report.kb_version and is_current(m.get("calibration") or {})), None)
     if same:
         manifest = read_manifest(settings.index_dir)
         manifest["calibration"] = same["calibration"]

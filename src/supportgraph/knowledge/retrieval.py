@@ -91,6 +91,7 @@ class Hit:
     coverage: float = 0.0        # share of the query's words (IDF-weighted) this article contains
     passage_coverage: float = 0.0  # ...that its best retrieved passage contains (words found together)
     known: float = 0.0           # share of the query's words the knowledge base uses at all
+    missing: float = 0.0         # IDF of the rarest question word the article lacks, over log(articles + 1)
 
 
 class Retriever:
@@ -164,11 +165,15 @@ class Retriever:
             return
         known = sum(w for t, w in weights.items() if t in self._idf) / total
         share = lambda terms: round(sum(w for t, w in weights.items() if t in terms) / total, 4)  # noqa: E731
+        # On the scale of this knowledge base's IDFs, so it means the same on ten articles or ten thousand.
+        scale = math.log(len(self._terms) + 1) or 1.0
         for hit in hits:
-            hit.coverage = share(self._terms.get(hit.article.id, frozenset()))
+            terms = self._terms.get(hit.article.id, frozenset())
+            hit.coverage = share(terms)
             hit.passage_coverage = max((share(_passage_terms(f"{p.section} {p.text}")) for p in hit.passages if p.text),
                                        default=0.0)
             hit.known = round(known, 4)
+            hit.missing = round(max((w for t, w in weights.items() if t not in terms), default=0.0) / scale, 4)
 
     def _open(self) -> None:
         from supportgraph.knowledge.chats import chats_collection
