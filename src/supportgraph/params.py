@@ -38,7 +38,8 @@ class Calibration(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _not_fitted_on_old_features(cls, data):
-        if isinstance(data, dict) and "coverage" in data and "missing" not in data:
+        # `kb calibrate` writes every weight: a labelled fit without `missing` predates the feature.
+        if isinstance(data, dict) and data.get("source") == "labelled" and "coverage" in data and "missing" not in data:
             raise ValueError("this calibration has no `missing` weight: it was fitted on the features before "
                              "2026-12-04; run `supportgraph kb calibrate` again, or delete retrieval.confidence "
                              "to use the defaults")

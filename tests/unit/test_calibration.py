@@ -60,3 +60,7 @@ def test_a_labelled_calibration_fitted_before_missing_existed_is_refused_with_th
         load_params(tmp_path)
     assert "retrieval.confidence" in error.value.message and "`missing`" in error.value.message
     assert "supportgraph kb calibrate" in error.value.message
+    # A hand-set weight is not a fit: the other weights keep their defaults.
+    (tmp_path / "params.yaml").write_text("retrieval:\n  confidence:\n    coverage: 0.9\n")
+    confidence = load_params(tmp_path).retrieval.confidence
+    assert confidence.coverage == 0.9 and confidence.missing == Calibration().missing

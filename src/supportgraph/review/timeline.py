@@ -30,7 +30,7 @@ STEP_LABELS = {
 FEATURE_LABELS = {
     "dense": "best passage cosine",
     "title": "title cosine",
-    "coverage": "question words the article contains",  # a feature of turns before 2026-12-04
+    "coverage": "question words the article contains",
     "passage_coverage": "question words its best passage contains",
     "known": "question words the knowledge base knows",
     "missing": "rarity of the rarest question word the article lacks",
