@@ -83,36 +83,42 @@ def fit_weights(rows_by_set: dict[str, list[dict]]) -> tuple[np.ndarray, float]:
     return model.coef_[0], float(model.intercept_[0])
 
 
-def project(rows: list[dict], names: tuple[str, ...]) -> list[dict]:
-    """The rows with only the named features."""
+def held_out(data: dict, held: str, names: tuple[str, ...] = FEATURES):
+    """The held-out set's question scores, null (held-out-article) scores and answerable mask, with the
+    ``names`` features weighted as fitted on the other sets."""
     columns = [FEATURES.index(name) for name in names]
-    return [r | {"x": [r["x"][i] for i in columns]} for r in rows]
+    only = lambda rows: [r | {"x": [r["x"][i] for i in columns]} for r in rows]  # noqa: E731
+    weights, _ = fit_weights({name: only(d["real"]) for name, d in data.items() if name != held})
+    scores = np.array([r["x"] for r in data[held]["real"]])[:, columns] @ weights
+    null = np.array(data[held]["null"])[:, columns] @ weights
+    return scores, null, np.array([r["answerable"] for r in data[held]["real"]])
 
 
 def feature_table(data: dict, quantile: float) -> None:
     """Each candidate feature set, leave one dataset out: the threshold-free figures (AUC of answerable
     against unanswerable; unanswerable abstained at the threshold that answers 90% of the answerable,
-    the issue's goal) beside the self-calibrated point."""
-    sets = [name for name, d in data.items() if not all(r["answerable"] for r in d["real"])]
-    print("\n### Which features, leave one dataset out\n")
-    print("| features | " + " | ".join(f"{name}: AUC / abstained at 90% answered / q={quantile} point"
-                                       for name in sets) + " |")
-    print("|---|" + "---|" * len(sets))
+    the issue's goal) beside the self-calibrated point; a set with no unanswerable question has only
+    its answered share."""
     from sklearn.metrics import roc_auc_score
 
+    print("\n### Which features, leave one dataset out\n")
+    print("| features | " + " | ".join(data) + " |")
+    print("|---|" + "---|" * len(data))
     for label, names in CANDIDATES.items():
         cells = []
-        for held in sets:
-            weights, _ = fit_weights({name: project(d["real"], names) for name, d in data.items() if name != held})
-            columns = [FEATURES.index(name) for name in names]
-            scores = np.array([r["x"] for r in data[held]["real"]])[:, columns] @ weights
-            null = np.array(data[held]["null"])[:, columns] @ weights
-            answerable = np.array([r["answerable"] for r in data[held]["real"]])
-            at_90 = float((scores[~answerable] < np.quantile(scores[answerable], 0.1)).mean())
+        for held in data:
+            scores, null, answerable = held_out(data, held, names)
             cut = np.quantile(null, quantile)
-            cells.append(f"{roc_auc_score(answerable, scores):.2f} / {at_90:.2f} / "
-                         f"{(scores[answerable] >= cut).mean():.2f}, {(scores[~answerable] < cut).mean():.2f}")
+            answered = f"{(scores[answerable] >= cut).mean():.2f}"
+            if answerable.all():
+                cells.append(f"- / - / {answered}, -")
+                continue
+            at_90 = float((scores[~answerable] < np.quantile(scores[answerable], 0.1)).mean())
+            cells.append(f"{roc_auc_score(answerable, scores):.2f} / {at_90:.2f} / {answered}, "
+                         f"{(scores[~answerable] < cut).mean():.2f}")
         print(f"| {label}: {', '.join(names)} | " + " | ".join(cells) + " |")
+    print(f"\n(cells: AUC / unanswerable abstained at 90% answered / answerable answered, unanswerable "
+          f"abstained at q={quantile})")
 
 
 def main() -> int:
@@ -137,10 +143,7 @@ def main() -> int:
           + " | ".join(f"q={q}" for q in CURVE) + " |")
     print("|---|---|---|---|---|" + "---|" * len(CURVE))
     for held, d in data.items():
-        weights, _ = fit_weights({name: other["real"] for name, other in data.items() if name != held})
-        scores = np.array([r["x"] for r in d["real"]]) @ weights
-        null = np.array(d["null"]) @ weights
-        answerable = np.array([r["answerable"] for r in d["real"]])
+        scores, null, answerable = held_out(data, held)
 
         def at(q: float) -> tuple[float, float]:
             cut = np.quantile(null, q)
