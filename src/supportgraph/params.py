@@ -27,13 +27,13 @@ class Calibration(BaseModel):
 
     source: Literal["defaults", "self", "labelled"] = "defaults"
     null_quantile: float = Field(default=0.1, gt=0, lt=1)  # "self": where 0.5 falls among unanswerable scores
-    intercept: float = -7.236
-    dense: float = 2.409
-    title: float = 1.096
-    coverage: float = 2.352
-    passage_coverage: float = 2.926
-    known: float = 1.456
-    missing: float = 3.283
+    intercept: float = -6.504
+    dense: float = 2.207
+    title: float = 1.032
+    coverage: float = 2.11
+    passage_coverage: float = 3.056
+    known: float = 1.326
+    missing: float = 2.895
 
     @model_validator(mode="before")
     @classmethod
@@ -58,7 +58,8 @@ class RetrievalParams(_Section):
     rrf_k: float = Field(default=60, gt=0)
     dense_weight: float = Field(default=1.0, ge=0)
     title_weight: float = Field(default=1.0, ge=0)
-    lexical_weight: float = Field(default=1.0, ge=0)
+    lexical_weight: float = Field(default=0.5, ge=0)
+    phrase_weight: float = Field(default=0.5, ge=0)          # BM25 over stem pairs (knowledge/lexical.py)
     chat_weight: float = Field(default=0.5, ge=0)
     confidence: Calibration = Calibration()
 

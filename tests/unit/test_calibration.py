@@ -11,6 +11,7 @@ import pytest
 from supportgraph.errors import ConfigError
 from supportgraph.knowledge.calibration import FEATURES, calibration_for, features, is_current
 from supportgraph.knowledge.index import build_index, read_manifest, write_manifest
+from supportgraph.knowledge.lexical import LEXICAL_FORMAT
 from supportgraph.knowledge.retrieval import Retriever
 from supportgraph.params import Calibration, load_params
 from tests.conftest import REPO
@@ -41,10 +42,13 @@ def test_a_calibration_stored_before_today_s_features_is_not_used_and_indexing_f
     build_index(kb_settings, hash_embedder)
     params = load_params(REPO).retrieval
     fitted = Calibration(source="self", intercept=-1.0).model_dump() | {"questions": 30}
-    assert calibration_for({"calibration": fitted | {"features": list(FEATURES)}}, params).intercept == -1.0
+    current = fitted | {"features": list(FEATURES), "lexical_format": LEXICAL_FORMAT}
+    assert calibration_for({"calibration": current}, params).intercept == -1.0
     # The manifest of an older index: its weights were for other features, so the defaults apply.
     older = fitted | {"features": ["dense", "title", "coverage", "passage_coverage", "known"]}  # no `missing`
     assert not is_current(older) and not is_current(fitted)
+    # Today's features, but fitted on the ranking before the phrase channel: its intercept is stale too.
+    assert not is_current(fitted | {"features": list(FEATURES)})
     assert calibration_for({"calibration": older}, params) == params.confidence
 
     manifest = read_manifest(kb_settings.index_dir)

@@ -24,8 +24,8 @@ def test_every_mode_returns_article_level_hits(retriever):
 
 def test_hybrid_hit_carries_both_scores_and_passages(retriever):
     top = retriever.search("charged twice pending authorization", k=1)[0]
-    assert top.dense_rank == 1 and top.lexical_rank == 1
-    assert top.dense_score > 0 and top.lexical_score > 0 and top.passages
+    assert top.dense_rank == 1 and top.lexical_rank == 1 and top.phrase_rank == 1
+    assert top.dense_score > 0 and top.lexical_score > 0 and top.phrase_score > 0 and top.passages
 
 
 def test_filters_by_type_area_and_tag(retriever):
@@ -80,3 +80,49 @@ def test_resolved_chats_with_positive_feedback_support_their_article(kb_settings
     assert chats["ids"] == ["chat-good-thread"]  # the unrated conversation is no source
     stored = chats["documents"][0]
     assert "ann@example.com" not in stored and "[EMAIL]" in stored
+
+
+def test_the_phrase_channel_ranks_the_customer_s_words_in_their_order_first(tmp_path):
+    from supportgraph.knowledge.lexical import LexicalDoc, LexicalIndex
+
+    docs = [LexicalDoc("a#0", "in-order", "", "You were charged twice for one order"),
+            LexicalDoc("b#0", "same-words", "", "Twice you were charged for one order")]  # the same stems
+    index = LexicalIndex.build(docs, {})
+    plain = dict((d.article_id, s) for d, s in index.search("I was charged twice", k=2))
+    assert plain["in-order"] == pytest.approx(plain["same-words"])  # a bag of words cannot tell them apart
+    phrase = index.search_phrases("I was charged twice", k=2)
+    assert [d.article_id for d, _ in phrase] == ["in-order", "same-words"] and phrase[0][1] > phrase[1][1]
+    assert index.search_phrases("I was charged twice", k=2, allowed_articles={"same-words"})[0][0].article_id \
+        == "same-words"
+
+    index.save(tmp_path / "lexical")
+    assert LexicalIndex.load(tmp_path / "lexical").search_phrases("charged twice", k=1)[0][0].article_id == "in-order"
+
+
+def test_a_lexical_folder_from_before_the_phrase_model_still_searches_and_indexing_replaces_it(kb_settings,
+                                                                                               hash_embedder):
+    import shutil
+
+    from supportgraph.knowledge.index import read_manifest, write_manifest
+    from supportgraph.knowledge.lexical import LEXICAL_FORMAT, LexicalIndex
+
+    build_index(kb_settings, hash_embedder)
+    manifest = read_manifest(kb_settings.index_dir)
+    current = kb_settings.index_dir / manifest["lexical_dir"]
+    assert manifest["lexical_dir"].endswith(f"-v{LEXICAL_FORMAT}") and (current / "phrase").is_dir()
+    # What an index built before the phrase model holds: a folder of the old name with plain BM25 only.
+    old = kb_settings.index_dir / manifest["lexical_dir"].removesuffix(f"-v{LEXICAL_FORMAT}")
+    shutil.copytree(current, old)
+    shutil.rmtree(old / "phrase")
+    shutil.rmtree(current)
+    write_manifest(kb_settings.index_dir, manifest | {"lexical_dir": old.name})
+    assert LexicalIndex.load(old).search_phrases("charged twice", k=3) == []
+
+    top = Retriever(kb_settings, hash_embedder).search("charged twice pending authorization", k=1)[0]
+    assert top.article.id == "ts-charged-twice" and top.lexical_rank == 1 and top.phrase_rank is None
+
+    build_index(kb_settings, hash_embedder)  # the same articles: the new format's folder is built, the old one goes
+    assert read_manifest(kb_settings.index_dir)["lexical_dir"] == current.name
+    assert (current / "phrase").is_dir() and not old.exists()
+    top = Retriever(kb_settings, hash_embedder).search("charged twice pending authorization", k=1)[0]
+    assert top.phrase_rank == 1

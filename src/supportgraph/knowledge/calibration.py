@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from supportgraph.evals.datasets import GoldenCase
+from supportgraph.knowledge.lexical import LEXICAL_FORMAT
 from supportgraph.params import Calibration, RetrievalParams
 
 # Absolute features only: how close the best article is, how much of the question it and its best
@@ -52,8 +53,9 @@ def features(hits, retriever=None) -> list[float]:
 
 
 def is_current(calibration: dict) -> bool:
-    """Was this stored calibration fitted on today's features? (An older index's is not used.)"""
-    return calibration.get("features") == list(FEATURES)
+    """Was this stored calibration fitted on today's features and today's ranking? (An older index's is
+    not used: a new lexical format ranks differently, so its held-out scores differ too.)"""
+    return calibration.get("features") == list(FEATURES) and calibration.get("lexical_format") == LEXICAL_FORMAT
 
 
 def calibration_for(manifest: dict, params: RetrievalParams) -> Calibration:
@@ -116,7 +118,8 @@ def save_self_calibration(settings, calibration: Calibration, questions: int) ->
     from supportgraph.knowledge.index import read_manifest, write_manifest
 
     manifest = read_manifest(settings.index_dir)
-    manifest["calibration"] = calibration.model_dump() | {"questions": questions, "features": list(FEATURES)}
+    manifest["calibration"] = calibration.model_dump() | {"questions": questions, "features": list(FEATURES),
+                                                          "lexical_format": LEXICAL_FORMAT}
     write_manifest(settings.index_dir, manifest)
 
 

@@ -17,11 +17,11 @@ from pathlib import Path
 
 from supportgraph.knowledge.articles import Article
 from supportgraph.knowledge.chunking import Chunk
-from supportgraph.knowledge.lexical import LexicalDoc, LexicalIndex
+from supportgraph.knowledge.lexical import LEXICAL_FORMAT, LexicalDoc, LexicalIndex
 
 
 def lexical_dir_name(kb_version: str, max_words: int) -> str:
-    return f"lexical-{kb_version}-{max_words}"
+    return f"lexical-{kb_version}-{max_words}-v{LEXICAL_FORMAT}"
 
 
 def changes(old_manifest: dict, articles: list[Article]) -> dict[str, list[str]]:

@@ -1,12 +1,13 @@
-"""Article-level hybrid retrieval over three channels, fused.
+"""Article-level hybrid retrieval over four channels, fused.
 
 The query is cleaned first (knowledge/query.py: no greeting, signature or pasted log; the log's
-error codes join the lexical query). Then three channels score articles:
+error codes join the lexical query). Then four channels score articles:
 
 - dense: Chroma over heading-aware chunks (cosine; an article scores its best chunk, whose
   passages are kept);
 - titles: Chroma over one vector per article title (what the article says it answers);
-- lexical: BM25 over the same chunks (title and section in each).
+- lexical: BM25 over the same chunks (title and section in each);
+- phrase: BM25 over those chunks' stems and adjacent stem pairs (the customer's words in order).
 
 Each channel's best articles are normalised per query and summed (knowledge/fusion.py; z-scores
 by default, chosen by leave-one-dataset-out, docs/benchmarks.md). Filters (audience, type, product
@@ -51,7 +52,6 @@ def _passage_terms(text: str) -> frozenset[str]:
 
 
 CHAT_MIN_SIMILARITY = 0.6  # a resolved chat must be this close to count as "the same issue"
-CHANNELS = ("dense", "title", "lexical")
 
 
 @dataclass(frozen=True)
@@ -83,9 +83,11 @@ class Hit:
     dense_score: float = 0.0     # best chunk's cosine similarity
     title_score: float = 0.0     # the title's cosine similarity
     lexical_score: float = 0.0   # best chunk's BM25 score
+    phrase_score: float = 0.0    # best chunk's BM25 score over stems and stem pairs
     dense_rank: int | None = None
     title_rank: int | None = None
     lexical_rank: int | None = None
+    phrase_rank: int | None = None
     passages: list[Passage] = field(default_factory=list)
     chats: list[str] = field(default_factory=list)  # similar resolved conversations this article fixed
     coverage: float = 0.0        # share of the query's words (IDF-weighted) this article contains
@@ -242,6 +244,8 @@ class Retriever:
                 chats = self._chat_support(vector, allowed)
         if mode in ("lexical", "hybrid"):
             found["lexical"] = self._lexical_hits(cleaned.lexical, allowed)
+        if mode == "hybrid":
+            found["phrase"] = self._lexical_hits(cleaned.lexical, allowed, phrases=True)
         hits = self._rank(found, mode)
         for article_id, support in chats.items():  # weighted below the articles' own evidence
             hit = hits.setdefault(article_id, Hit(self._articles[article_id], min((h.score for h in hits.values()),
@@ -294,9 +298,10 @@ class Retriever:
                 support.setdefault(meta["article_id"], []).append((chat_id, round(1.0 - distance, 4)))
         return support
 
-    def _lexical_hits(self, query: str, allowed: set[str]) -> list[tuple[str, Passage]]:
+    def _lexical_hits(self, query: str, allowed: set[str], phrases: bool = False) -> list[tuple[str, Passage]]:
+        search = self._lexical.search_phrases if phrases else self._lexical.search
         return [(doc.article_id, Passage(doc.chunk_id, doc.section, doc.text, round(score, 4)))
-                for doc, score in self._lexical.search(query, self.params.candidates, allowed)]
+                for doc, score in search(query, self.params.candidates, allowed)]
 
     def _rank(self, found: dict[str, list[tuple[str, Passage]]], mode: str) -> dict[str, Hit]:
         """Collapse each channel's results to articles (best first), keep each channel's best
@@ -319,7 +324,8 @@ class Retriever:
             channel_scores[channel] = scores
         p = self.params
         if mode == "hybrid":
-            weights = {"dense": p.dense_weight, "title": p.title_weight, "lexical": p.lexical_weight}
+            weights = {"dense": p.dense_weight, "title": p.title_weight, "lexical": p.lexical_weight,
+                       "phrase": p.phrase_weight}
             fused = fuse(channel_scores, weights, p.fusion, p.rrf_k)
             for article_id, hit in hits.items():
                 hit.score = fused[article_id]
