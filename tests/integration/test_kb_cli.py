@@ -41,7 +41,9 @@ def test_editor_workflow_end_to_end(kb, tmp_path):
     assert (kb / "faqs" / "faq-carbon.md").exists() and "1 added" in added.output
 
     found = invoke("kb", "search", "carbon neutral sustainability", "--json")
-    assert json.loads(found.stdout)["hits"][0]["id"] == "faq-carbon"
+    best = json.loads(found.stdout)["hits"][0]
+    assert best["id"] == "faq-carbon"
+    assert best["phrase"] > best["lexical"] > 0  # "carbon neutral" is also a phrase of the new article
 
     broken = tmp_path / "broken.md"
     broken.write_text("---\nid: faq-carbon\ntype: blogpost\n---\nText\n")

@@ -262,14 +262,15 @@ def kb_search(query: str, k: Annotated[int, typer.Option("-k", help="How many ar
                       product_areas=tuple(area or ()), tags=tuple(tag or ()))
     hits = agent.retriever.search(query, k=k, filters=filters, mode=mode)
     rows = [{"id": h.article.id, "title": h.article.title, "score": round(h.score, 4), "dense": h.dense_score,
-             "lexical": h.lexical_score} for h in hits]
+             "title_cosine": h.title_score, "lexical": h.lexical_score, "phrase": h.phrase_score} for h in hits]
     if as_json:
         sys.stdout.write(json.dumps({"confidence": agent.retriever.confidence(hits), "hits": rows}, indent=2) + "\n")
         return
     console.print(f"confidence {agent.retriever.confidence(hits):.2f}")
     for row in rows:
         console.print(f"{row['score']:.3f}  [bold]{safe(row['id'])}[/]  {safe(row['title'])}  "
-                      f"[dim](cosine {row['dense']:.2f}, bm25 {row['lexical']:.1f})[/]")
+                      f"[dim](cosine {row['dense']:.2f}, title {row['title_cosine']:.2f}, bm25 {row['lexical']:.1f}, "
+                      f"phrase {row['phrase']:.1f})[/]")
 
 
 @app.command("calibrate")
