@@ -126,3 +126,30 @@ def test_a_lexical_folder_from_before_the_phrase_model_still_searches_and_indexi
     assert (current / "phrase").is_dir() and not old.exists()
     top = Retriever(kb_settings, hash_embedder).search("charged twice pending authorization", k=1)[0]
     assert top.phrase_rank == 1
+
+
+@pytest.mark.parametrize(("message", "clause"), [
+    ("I was charged twice this month for my subscription", "I was charged twice"),
+    ("the app crashes when I open it", "the app crashes"),
+    ("How do I export data for my team?", None),          # a question: searched as it is
+    ("can i undo it since i cancelled yesterday", None),  # a question without its mark
+    ("charged twice for it", None),                       # too little before the circumstance
+    ("My export never arrived", None),                    # no circumstance to leave out
+    ("My export never arrived. I asked for it yesterday", None),  # only the first sentence tells the problem
+])
+def test_a_told_problem_is_read_without_its_circumstances(message, clause):
+    from supportgraph.knowledge.query import problem_clause
+
+    assert problem_clause(message) == clause
+
+
+def test_a_told_problem_is_matched_by_its_clause_as_well_as_by_the_whole_message(retriever, hash_embedder):
+    told = "I was charged twice this month for my subscription"
+    top = retriever.search(told, k=1)[0]
+    assert top.article.id == "ts-charged-twice"
+    # The title "I was charged twice" is the clause word for word; the whole message is much further from it.
+    whole = float(hash_embedder.embed([told])[0] @ hash_embedder.embed(["I was charged twice"])[0])
+    assert whole < 0.8 and top.title_score == pytest.approx(1.0, abs=1e-3)
+    # A question keeps the whole message's match.
+    asked = retriever.search("Was I charged twice this month for my subscription?", k=1)[0]
+    assert asked.title_score < 0.8

@@ -26,6 +26,31 @@ _CODE = re.compile(r"\b[A-Z][A-Z0-9]*_[A-Z0-9_]{2,}\b|\b[A-Z]{2,}\d{2,}[A-Z]?\b|
 _LOG_INTRO = re.compile(r"^[\w ]{0,30}(output|log|logs|error|trace|stack ?trace|message|details)\s*:$", re.IGNORECASE)
 
 
+# A question opens with a question word or an auxiliary verb ("can i undo it"), or has a question mark.
+_QUESTION_OPENER = re.compile(r"^\W*(how|what|whats|when|where|why|who|which|can|could|do|does|did|is|are|was|"
+                              r"were|will|would|should|may|might|shall|am|have|has)\b", re.IGNORECASE)
+# Where a told problem's circumstances begin: "I was charged twice | this month for my subscription": a time,
+# a cause or a concession. Not "for", "with" or "from", which more often complete the problem ("a problem with
+# the repairs", "looking for help with a renewal").
+_CIRCUMSTANCE = re.compile(r"\s+\b(?:this|last|since|after|before|when|because|while|during|every|each|"
+                           r"today|yesterday|even though|although)\b", re.IGNORECASE)
+_MIN_CLAUSE_WORDS = 3
+_SENTENCE_END = re.compile(r"(?<=[.!;])\s+|\n")
+
+
+def problem_clause(text: str) -> str | None:
+    """A told problem without its circumstances ("I was charged twice", of "I was charged twice this month
+    for my subscription"), or None for a question, or when nothing would be left out. The circumstances'
+    words ("subscription") can match an article about something else better than the problem does."""
+    if "?" in text or _QUESTION_OPENER.match(text):
+        return None
+    first = _SENTENCE_END.split(text, maxsplit=1)[0]  # the problem is told first; later sentences add context
+    for found in _CIRCUMSTANCE.finditer(first):
+        if len(first[:found.start()].split()) >= _MIN_CLAUSE_WORDS:
+            return first[:found.start()]
+    return None
+
+
 @dataclass(frozen=True)
 class Query:
     text: str          # the prose: what both retrievers read

@@ -6,6 +6,8 @@ error codes join the lexical query). Then four channels score articles:
 - dense: Chroma over heading-aware chunks (cosine; an article scores its best chunk, whose
   passages are kept);
 - titles: Chroma over one vector per article title (what the article says it answers);
+  a told problem is searched by both dense channels as a whole and without its circumstances
+  (query.problem_clause), each article keeping its closer match;
 - lexical: BM25 over the same chunks (title and section in each);
 - phrase: BM25 over those chunks' stems and adjacent stem pairs (the customer's words in order).
 
@@ -39,7 +41,7 @@ from supportgraph.knowledge.index import (
     titles_collection_name,
 )
 from supportgraph.knowledge.lexical import LexicalIndex, stems
-from supportgraph.knowledge.query import clean_query
+from supportgraph.knowledge.query import clean_query, problem_clause
 from supportgraph.knowledge.shared import Follower, shares_index
 from supportgraph.params import RetrievalParams, load_params
 
@@ -49,6 +51,17 @@ def _passage_terms(text: str) -> frozenset[str]:
     """A passage's stemmed words: the same chunks come back query after query (a fifth of the index-time
     calibration's searches went to stemming them again)."""
     return frozenset(stems(text))
+
+
+def _closest(matches: list[tuple[str, Passage]]) -> list[tuple[str, Passage]]:
+    """Matches of several query vectors as one list, closest first, each chunk once at its best score."""
+    seen: set[str] = set()
+    ranked = []
+    for article_id, passage in sorted(matches, key=lambda match: match[1].score, reverse=True):
+        if passage.chunk_id not in seen:
+            seen.add(passage.chunk_id)
+            ranked.append((article_id, passage))
+    return ranked
 
 
 CHAT_MIN_SIMILARITY = 0.6  # a resolved chat must be this close to count as "the same issue"
@@ -234,13 +247,17 @@ class Retriever:
         if mode in ("dense", "hybrid"):
             if vector is None:
                 vector = self.embedder.embed([cleaned.text])[0].tolist()
+            vectors = [vector]
+            clause = problem_clause(cleaned.text)
+            if clause:  # a told problem: its clause is searched too, and each article keeps the closer match
+                vectors.append(self.embedder.embed([clause])[0].tolist())
             try:
-                found["dense"], found["title"] = self._dense(vector, allowed), self._title_hits(vector, allowed)
+                found["dense"], found["title"] = self._dense(vectors, allowed), self._title_hits(vectors, allowed)
                 chats = self._chat_support(vector, allowed)
             except chromadb.errors.ChromaError:  # another process rewrote the store under us
                 with self._lock:
                     self._reopen()
-                found["dense"], found["title"] = self._dense(vector, allowed), self._title_hits(vector, allowed)
+                found["dense"], found["title"] = self._dense(vectors, allowed), self._title_hits(vectors, allowed)
                 chats = self._chat_support(vector, allowed)
         if mode in ("lexical", "hybrid"):
             found["lexical"] = self._lexical_hits(cleaned.lexical, allowed)
@@ -268,23 +285,25 @@ class Retriever:
         return round(1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z)))), 4)
 
     # --- channels ----------------------------------------------------------------------------
-    def _dense(self, vector: list[float], allowed: set[str]) -> list[tuple[str, Passage]]:
+    def _dense(self, vectors: list[list[float]], allowed: set[str]) -> list[tuple[str, Passage]]:
         result = self._collection.query(
-            query_embeddings=[vector], n_results=self.params.candidates,
+            query_embeddings=vectors, n_results=self.params.candidates,
             where={"article_id": {"$in": sorted(allowed)}}, include=["documents", "metadatas", "distances"])
-        return [(meta["article_id"], Passage(cid, meta["section"], text, round(1.0 - dist, 4)))
-                for cid, text, meta, dist in zip(result["ids"][0], result["documents"][0],
-                                                 result["metadatas"][0], result["distances"][0])]
+        return _closest([(meta["article_id"], Passage(cid, meta["section"], text, round(1.0 - dist, 4)))
+                         for q in range(len(vectors))
+                         for cid, text, meta, dist in zip(result["ids"][q], result["documents"][q],
+                                                          result["metadatas"][q], result["distances"][q])])
 
-    def _title_hits(self, vector: list[float], allowed: set[str]) -> list[tuple[str, Passage]]:
+    def _title_hits(self, vectors: list[list[float]], allowed: set[str]) -> list[tuple[str, Passage]]:
         count = self._titles.count()
         if count == 0:  # an index built before titles were indexed: the next `index` adds them
             return []
         result = self._titles.query(
-            query_embeddings=[vector], n_results=min(self.params.articles_per_channel, count),
+            query_embeddings=vectors, n_results=min(self.params.articles_per_channel, count),
             where={"article_id": {"$in": sorted(allowed)}}, include=["metadatas", "distances"])
-        return [(meta["article_id"], Passage(f"{meta['article_id']}#title", "", "", round(1.0 - dist, 4)))
-                for meta, dist in zip(result["metadatas"][0], result["distances"][0])]
+        return _closest([(meta["article_id"], Passage(f"{meta['article_id']}#title", "", "", round(1.0 - dist, 4)))
+                         for q in range(len(vectors))
+                         for meta, dist in zip(result["metadatas"][q], result["distances"][q])])
 
     def _chat_support(self, vector: list[float], allowed: set[str]) -> dict[str, list[tuple[str, float]]]:
         count = self._chats.count()
