@@ -10,6 +10,7 @@ import pytest
 
 from supportgraph.errors import ConfigError
 from supportgraph.knowledge.calibration import FEATURES, calibration_for, features, is_current
+from supportgraph.knowledge.chunking import TITLES_FORMAT
 from supportgraph.knowledge.index import build_index, read_manifest, write_manifest
 from supportgraph.knowledge.lexical import LEXICAL_FORMAT
 from supportgraph.knowledge.retrieval import Retriever
@@ -42,8 +43,11 @@ def test_a_calibration_stored_before_today_s_features_is_not_used_and_indexing_f
     build_index(kb_settings, hash_embedder)
     params = load_params(REPO).retrieval
     fitted = Calibration(source="self", intercept=-1.0).model_dump() | {"questions": 30}
-    current = fitted | {"features": list(FEATURES), "lexical_format": LEXICAL_FORMAT}
+    current = fitted | {"features": list(FEATURES), "lexical_format": LEXICAL_FORMAT, "titles_format": TITLES_FORMAT}
     assert calibration_for({"calibration": current}, params).intercept == -1.0
+    # Fitted when the titles channel held titles only (no headings): another ranking, so not used.
+    assert not is_current(current | {"titles_format": 1})
+    assert calibration_for({"calibration": current | {"titles_format": 1}}, params) == params.confidence
     # The manifest of an older index: its weights were for other features, so the defaults apply.
     older = fitted | {"features": ["dense", "title", "coverage", "passage_coverage", "known"]}  # no `missing`
     assert not is_current(older) and not is_current(fitted)

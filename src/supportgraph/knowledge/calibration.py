@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from supportgraph.evals.datasets import GoldenCase
+from supportgraph.knowledge.chunking import TITLES_FORMAT
 from supportgraph.knowledge.lexical import LEXICAL_FORMAT
 from supportgraph.params import Calibration, RetrievalParams
 
@@ -45,8 +46,8 @@ _GENERIC_HEADING = re.compile(r"^(steps?|overview|introduction|summary|notes?|de
 
 
 def features(hits, retriever=None) -> list[float]:
-    """What predicts that the best hit answers the question: its best chunk's cosine, its title's
-    cosine, how much of the question (IDF-weighted) the article and its best passage contain, how much
+    """What predicts that the best hit answers the question: its best chunk's cosine, its title's (or
+    a section heading's) cosine, how much of the question (IDF-weighted) the article and its best passage contain, how much
     of it the knowledge base knows at all, and the rarest question word the article lacks."""
     top = hits[0]
     return [top.dense_score, top.title_score, top.coverage, top.passage_coverage, top.known, top.missing]
@@ -54,8 +55,9 @@ def features(hits, retriever=None) -> list[float]:
 
 def is_current(calibration: dict) -> bool:
     """Was this stored calibration fitted on today's features and today's ranking? (An older index's is
-    not used: a new lexical format ranks differently, so its held-out scores differ too.)"""
-    return calibration.get("features") == list(FEATURES) and calibration.get("lexical_format") == LEXICAL_FORMAT
+    not used: a new lexical or titles format ranks differently, so its held-out scores differ too.)"""
+    return (calibration.get("features") == list(FEATURES) and calibration.get("lexical_format") == LEXICAL_FORMAT
+            and calibration.get("titles_format") == TITLES_FORMAT)
 
 
 def calibration_for(manifest: dict, params: RetrievalParams) -> Calibration:
@@ -119,7 +121,8 @@ def save_self_calibration(settings, calibration: Calibration, questions: int) ->
 
     manifest = read_manifest(settings.index_dir)
     manifest["calibration"] = calibration.model_dump() | {"questions": questions, "features": list(FEATURES),
-                                                          "lexical_format": LEXICAL_FORMAT}
+                                                          "lexical_format": LEXICAL_FORMAT,
+                                                          "titles_format": TITLES_FORMAT}
     write_manifest(settings.index_dir, manifest)
 
 

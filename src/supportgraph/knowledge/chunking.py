@@ -24,6 +24,17 @@ class Chunk:
         return f"{prefix}\n{self.text}"
 
 
+# What the titles channel embeds per article; a new format re-embeds every article's entries on the next index.
+TITLES_FORMAT = 2  # 2: "Title: Heading" for each section heading beside the title (1: the title alone)
+
+
+def title_texts(article: Article) -> list[str]:
+    """What an article says it answers: its title, then "Title: Heading" for each section. A long page
+    answers a question in one section, whose heading states it better than the page's title does."""
+    return [article.title] + [f"{article.title}: {section.heading}" for section in article.sections()[1:]
+                              if section.heading.strip()]
+
+
 def chunk_article(article: Article, max_words: int = 150) -> list[Chunk]:
     chunks: list[Chunk] = []
     for section in article.sections():

@@ -26,7 +26,7 @@ from supportgraph.config import Settings
 from supportgraph.errors import ConfigError, IndexBusyError, KnowledgeError
 from supportgraph.knowledge.articles import Article, ArticleProblem, load_articles
 from supportgraph.knowledge.calibration import is_current
-from supportgraph.knowledge.chunking import Chunk, chunk_article
+from supportgraph.knowledge.chunking import TITLES_FORMAT, Chunk, chunk_article, title_texts
 from supportgraph.knowledge.embedding import Embedder, embedding_backend, vectors_key
 from supportgraph.knowledge.index_files import (  # noqa: F401  (read_history, write_manifest: callers import them here)
     changes,
@@ -62,7 +62,7 @@ class IndexReport:
     removed: list[str] = field(default_factory=list)
     problems: list[ArticleProblem] = field(default_factory=list)
     embedded_chunks: int = 0
-    embedded_titles: int = 0
+    embedded_titles: int = 0   # title texts: titles and section headings (chunking.title_texts)
     kept_published: list[str] = field(default_factory=list)  # this folder is behind the published index on these
     published: str = ""  # the published index they were kept from (knowledge/shared.py)
 
@@ -155,27 +155,29 @@ def build_index(settings: Settings, embedder: Embedder, progress: ProgressCallba
 
 
 def titles_collection_name(collection: str) -> str:
-    """One vector per article title: the retriever's third channel (titles state what an article answers)."""
+    """What each article says it answers (its title, and its sections' headings): the titles channel."""
     return f"{collection}-titles"
 
 
 def _update_titles(client, settings, embedder, articles: list[Article], keys: dict[str, str]) -> int:
-    """Embed the titles of new and changed articles, drop those of removed ones; how many were embedded."""
+    """Embed the title texts of new and changed articles (chunking.title_texts), drop those of removed
+    ones; how many texts were embedded. The title's id is the article id, a heading's `<id>#h<n>`."""
     titles = get_collection(client, titles_collection_name(settings.collection))
-    stored = titles.get(include=["metadatas"])
-    present = {aid: meta.get("article_hash") for aid, meta in zip(stored["ids"], stored["metadatas"])}
-    wanted = {a.id for a in articles}
-    stale = [aid for aid in present if aid not in wanted]
-    if stale:
-        titles.delete(ids=stale)
-    changed = [a for a in articles if present.get(a.id) != keys[a.id]]
-    for start in range(0, len(changed), EMBED_BATCH):
-        batch = changed[start:start + EMBED_BATCH]
-        titles.upsert(ids=[a.id for a in batch], embeddings=embedder.embed([a.title for a in batch]).tolist(),
-                      documents=[a.title for a in batch],
-                      metadatas=[{"article_id": a.id, "article_hash": keys[a.id], "audience": a.audience,
-                                  "type": a.type} for a in batch])
-    return len(changed)
+    present = {meta["article_id"]: meta.get("article_hash") for meta in titles.get(include=["metadatas"])["metadatas"]}
+    key = {a.id: f"{keys[a.id]}:t{TITLES_FORMAT}" for a in articles}
+    changed = [a for a in articles if present.get(a.id) != key[a.id]]
+    gone = [aid for aid in present if aid not in key] + [a.id for a in changed if a.id in present]
+    if gone:
+        titles.delete(where={"article_id": {"$in": gone}})
+    entries = [(a, n, text) for a in changed for n, text in enumerate(title_texts(a))]
+    for start in range(0, len(entries), EMBED_BATCH):
+        batch = entries[start:start + EMBED_BATCH]
+        titles.add(ids=[a.id if n == 0 else f"{a.id}#h{n}" for a, n, _ in batch],
+                   embeddings=embedder.embed([text for _, _, text in batch]).tolist(),
+                   documents=[text for _, _, text in batch],
+                   metadatas=[{"article_id": a.id, "article_hash": key[a.id], "audience": a.audience,
+                               "type": a.type} for a, _, _ in batch])
+    return len(entries)
 
 
 def _update(settings, embedder, articles: list[Article], problems, progress, max_words, force) -> IndexReport:

@@ -5,7 +5,8 @@ error codes join the lexical query). Then four channels score articles:
 
 - dense: Chroma over heading-aware chunks (cosine; an article scores its best chunk, whose
   passages are kept);
-- titles: Chroma over one vector per article title (what the article says it answers);
+- titles: Chroma over each article's title and "Title: Heading" per section (what the article says
+  it answers; an article scores its closest);
   a told problem is searched by both dense channels as a whole and without its circumstances
   (query.problem_clause), each article keeping its closer match;
 - lexical: BM25 over the same chunks (title and section in each);
@@ -94,7 +95,7 @@ class Hit:
     article: Article
     score: float                 # what the ranking used (fused, or one channel's raw score by mode)
     dense_score: float = 0.0     # best chunk's cosine similarity
-    title_score: float = 0.0     # the title's cosine similarity
+    title_score: float = 0.0     # the cosine similarity of the title, or of a section's "Title: Heading"
     lexical_score: float = 0.0   # best chunk's BM25 score
     phrase_score: float = 0.0    # best chunk's BM25 score over stems and stem pairs
     dense_rank: int | None = None
@@ -298,8 +299,8 @@ class Retriever:
         count = self._titles.count()
         if count == 0:  # an index built before titles were indexed: the next `index` adds them
             return []
-        result = self._titles.query(
-            query_embeddings=vectors, n_results=min(self.params.articles_per_channel, count),
+        result = self._titles.query(  # titles and headings: as many entries as the chunk channels fetch
+            query_embeddings=vectors, n_results=min(self.params.candidates, count),
             where={"article_id": {"$in": sorted(allowed)}}, include=["metadatas", "distances"])
         return _closest([(meta["article_id"], Passage(f"{meta['article_id']}#title", "", "", round(1.0 - dist, 4)))
                          for q in range(len(vectors))
