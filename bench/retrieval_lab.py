@@ -2,8 +2,9 @@
 and choose by leave-one-dataset-out (LODO).
 
 For each set it builds, once, the channels a design can combine, each as a (questions x articles)
-score matrix: dense similarity of the best chunk / of the best two / of the title, BM25 of the
-best chunk, of the whole article and of the title. A design is a few of those channels and a way
+score matrix: dense similarity of the best chunk / of the best two / of the title / of the title or a
+section's "Title: Heading" (`dense_heading`), BM25 of the best chunk, of the whole article and of the
+title; `*_clause` channels also match a told problem without its circumstances (query.problem_clause). A design is a few of those channels and a way
 to fuse them. For each held-out set, the design is picked on the *other* sets (mean hit@1 +
 MRR@10) and reported on the held-out one: the figure a new help centre would see.
 
@@ -35,7 +36,7 @@ from embedding_cache import (
 from sets import BENCH_CACHE, benchmark_sets  # noqa: E402
 
 from supportgraph.knowledge.chunking import chunk_article  # noqa: E402
-from supportgraph.knowledge.query import clean_query  # noqa: E402
+from supportgraph.knowledge.query import clean_query, problem_clause  # noqa: E402
 
 CACHE = BENCH_CACHE
 _STEMMER = Stemmer.Stemmer("english")
@@ -177,6 +178,32 @@ def build_channels(bench_set, embedder, chunk_words: int, noise: bool = False, c
     channels["title_core"] = core_vectors @ title_vectors.T
     channels["dense_maxcore"] = np.maximum(channels["dense"], channels["dense_core"])
     channels["title_maxcore"] = np.maximum(channels["dense_title"], channels["title_core"])
+    # A told problem's clause without its circumstances (knowledge/query.py), as the better of it and the
+    # whole message; questions, and statements with nothing to cut, keep the whole message's scores.
+    clauses = [problem_clause(q) for q in questions]
+    told = np.array([c is not None for c in clauses])
+    clause_cache = embed("queries-clause", None)
+    clause_vectors = clause_cache.embed([c or q for c, q in zip(clauses, questions)])
+    clause_cache.save()
+    for name, whole, of_clause in (("dense_clause", channels["dense"], _per_article(clause_vectors @ chunk_vectors.T,
+                                                                                  owner, len(ids))),
+                                   ("title_clause", channels["dense_title"], clause_vectors @ title_vectors.T)):
+        channels[name] = np.where(told[:, None], np.maximum(whole, of_clause), whole)
+    # Titles and section headings as one channel: an article's best of "Title" and "Title: Heading".
+    headed = [(i, f"{a.title}: {sec.heading}") for i, a in enumerate(articles) for sec in a.sections()[1:]
+              if sec.heading.strip()]
+    heading_cache = embed("headings", None)
+    heading_vectors = heading_cache.embed([text for _, text in headed]) if headed else np.empty((0, 1))
+    heading_cache.save()
+    channels["dense_heading"] = channels["dense_title"].copy()
+    channels["heading_clause"] = channels["title_clause"].copy()
+    if headed:
+        heading_owner = np.array([i for i, _ in headed])
+        channels["dense_heading"] = np.maximum(channels["dense_title"], _per_article(
+            query_vectors @ heading_vectors.T, heading_owner, len(ids)))
+        of_clause = _per_article(clause_vectors @ heading_vectors.T, heading_owner, len(ids))
+        channels["heading_clause"] = np.maximum(channels["dense_heading"], np.where(
+            told[:, None], np.maximum(channels["title_clause"], of_clause), -1.0))
     channels["coverage"] = _coverage([f"{a.title} {a.body}" for a in articles], lexical_questions)
     channels["title_coverage"] = _coverage([a.title for a in articles], lexical_questions)
     # Rocchio on the dense side: the query moved towards its three best chunks.
@@ -281,7 +308,8 @@ def evaluate(design: Design, s: SetChannels) -> dict[str, float]:
 
 def designs() -> list[Design]:
     found = [Design(("dense",), "none"), Design(("bm25",), "none"), Design(("bm25_article",), "none"),
-             Design(("dense", "dense_title", "bm25", "bm25_bigram"), "zscore", (1, 1, 0.5, 0.5))]  # the last: shipped
+             Design(("dense_clause", "heading_clause", "bm25", "bm25_bigram"), "zscore", (1, 1, 0.5, 0.5)),  # shipped
+             Design(("dense", "dense_title", "bm25", "bm25_bigram"), "zscore", (1, 1, 0.5, 0.5))]  # shipped before
     dense_options = (("dense",), ("dense_top2",), ("dense", "dense_title"), ("dense_top2", "dense_title"))
     lexical_options = (("bm25",), ("bm25_article",), ("bm25", "bm25_title"), ("bm25", "bm25_article"))
     for norm in NORMS:
@@ -292,6 +320,11 @@ def designs() -> list[Design]:
     found.append(Design(("dense", "dense_title", "bm25", "title_phrase"), "zscore", (1, 1, 1, 0.5)))
     found.append(Design(("dense", "dense_title", "bm25_bigram", "title_phrase"), "zscore", (1, 1, 1, 0.5)))
     found.append(Design(("dense_maxcore", "title_maxcore", "bm25"), "zscore"))
+    found.append(Design(("dense", "dense_heading", "bm25", "bm25_bigram"), "zscore", (1, 1, 0.5, 0.5)))
+    found.append(Design(("dense", "dense_title", "dense_heading", "bm25", "bm25_bigram"), "zscore",
+                        (1, 0.5, 0.5, 0.5, 0.5)))
+    for dense, title in (("dense", "title_clause"), ("dense_clause", "dense_title"), ("dense_clause", "title_clause")):
+        found.append(Design((dense, title, "bm25", "bm25_bigram"), "zscore", (1, 1, 0.5, 0.5)))
     found.append(Design(("dense", "title_maxcore", "bm25"), "zscore"))
     for extra in (("dense_core",), ("title_core",), ("dense_core", "title_core")):
         found.append(Design(("dense", "dense_title", "bm25") + extra, "zscore", (1, 1, 1) + (0.5,) * len(extra)))
