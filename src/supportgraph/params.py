@@ -27,13 +27,13 @@ class Calibration(BaseModel):
 
     source: Literal["defaults", "self", "labelled"] = "defaults"
     null_quantile: float = Field(default=0.1, gt=0, lt=1)  # "self": where 0.5 falls among unanswerable scores
-    intercept: float = -6.152
-    dense: float = 2.284
-    title: float = 0.591
-    coverage: float = 1.657
-    passage_coverage: float = 3.591
-    known: float = 1.157
-    missing: float = 2.989
+    intercept: float = -6.478
+    dense: float = 2.207
+    title: float = 1.032
+    coverage: float = 2.11
+    passage_coverage: float = 3.056
+    known: float = 1.326
+    missing: float = 2.895
 
     @model_validator(mode="before")
     @classmethod
