@@ -4,8 +4,8 @@ and choose by leave-one-dataset-out (LODO).
 For each set it builds, once, the channels a design can combine, each as a (questions x articles)
 score matrix: dense similarity of the best chunk / of the best two / of the title / of the title or a
 section's "Title: Heading" (`dense_heading`), BM25 of the best chunk, of the whole article and of the
-title; `*_clause` channels also match a told problem without its circumstances (query.problem_clause). A design is a few of those channels and a way
-to fuse them. For each held-out set, the design is picked on the *other* sets (mean hit@1 +
+title; `*_clause` channels also match a told problem without its circumstances (query.problem_clause).
+A design is a few of those channels and a way to fuse them. For each held-out set, the design is picked on the *other* sets (mean hit@1 +
 MRR@10) and reported on the held-out one: the figure a new help centre would see.
 
     PYTHONPATH=src:. .venv/bin/python bench/retrieval_lab.py [--sets ...] [--chunk-words 80]

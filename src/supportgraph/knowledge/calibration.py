@@ -46,9 +46,9 @@ _GENERIC_HEADING = re.compile(r"^(steps?|overview|introduction|summary|notes?|de
 
 
 def features(hits, retriever=None) -> list[float]:
-    """What predicts that the best hit answers the question: its best chunk's cosine, its title's (or
-    a section heading's) cosine, how much of the question (IDF-weighted) the article and its best passage contain, how much
-    of it the knowledge base knows at all, and the rarest question word the article lacks."""
+    """What predicts that the best hit answers the question: its best chunk's cosine, its title's (or a
+    section heading's) cosine, how much of the question (IDF-weighted) the article and its best passage
+    contain, how much of it the knowledge base knows at all, and the rarest question word the article lacks."""
     top = hits[0]
     return [top.dense_score, top.title_score, top.coverage, top.passage_coverage, top.known, top.missing]
 

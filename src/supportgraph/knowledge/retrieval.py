@@ -7,10 +7,11 @@ error codes join the lexical query). Then four channels score articles:
   passages are kept);
 - titles: Chroma over each article's title and "Title: Heading" per section (what the article says
   it answers; an article scores its closest);
-  a told problem is searched by both dense channels as a whole and without its circumstances
-  (query.problem_clause), each article keeping its closer match;
 - lexical: BM25 over the same chunks (title and section in each);
 - phrase: BM25 over those chunks' stems and adjacent stem pairs (the customer's words in order).
+
+A told problem (not a question) is searched by both dense channels as a whole and without its
+circumstances (query.problem_clause), each article keeping its closer match.
 
 Each channel's best articles are normalised per query and summed (knowledge/fusion.py; z-scores
 by default, chosen by leave-one-dataset-out, docs/benchmarks.md). Filters (audience, type, product
