@@ -151,3 +151,70 @@ def test_an_abbreviation_does_not_cut_a_sentence_in_two():
            "Can it be sent twice? No. Send it once."
     assert prose_sentences(text) == ["Mail the form to the U.S. Postal Service by 5 p.m. on Friday.",
                                      "Use Form No. 7 (e.g. for refunds).", "Can it be sent twice?", "Send it once."]
+
+
+LONE_NUMBER = """---
+id: choose-model
+title: 1. Choose the right model
+type: faq
+product_area: api
+---
+1. Choose the right model
+
+One of the most straightforward ways to reduce latency is to select the appropriate model for your use case.
+Consider your requirements and choose the model that best fits your needs in terms of speed and quality.
+"""
+
+
+def test_one_numbered_line_is_a_heading_not_a_list_of_steps():
+    # Found in anthropic-docs' answers: the whole reply was "1. Choose the right model".
+    article = parse_article(LONE_NUMBER, "faqs/choose-model.md")
+    lead, steps = answer_from_article(article, {}, {}, "1. Choose the right model",
+                                      "One of the most straightforward ways to reduce latency is to select the "
+                                      "appropriate model for your use case.", "how does the model choice reduce latency?")
+    assert lead == ""
+    assert steps[0].startswith("One of the most straightforward ways to reduce latency")
+    assert "Choose the right model" not in steps
+    # Given the page's first lines as the passage, the repeated title is left out too.
+    _, steps = answer_from_article(article, {}, {}, "1. Choose the right model", article.body[:200],
+                                   "how does the model choice reduce latency?")
+    assert steps[0].startswith("One of the most straightforward ways to reduce latency")
+
+
+def test_a_sentence_repeated_with_more_after_it_is_offered_once():
+    text = ("Claude supports JPEG, PNG, GIF, and WebP image formats, specifically:\n"
+            "Claude supports JPEG, PNG, GIF, and WebP image formats, specifically: image/jpeg image/png.")
+    assert prose_sentences(text) == ["Claude supports JPEG, PNG, GIF, and WebP image formats, specifically: "
+                                     "image/jpeg image/png."]
+
+
+FAQ_PAGE = """---
+id: mustard-gas
+title: Mustard gas exposure
+type: faq
+product_area: benefits
+---
+# Mustard gas exposure
+
+If you have questions about benefits related to mustard gas exposure, you can contact us by email.
+Can I get benefits if I volunteered for research involving chemical testing?
+As many as 60,000 Veterans volunteered for medical research. If you were involved in this research, you can
+get medical care through the U.S. Army.
+"""
+
+
+def test_a_question_inside_a_page_is_not_offered_as_an_answer_the_sentences_after_it_are():
+    article = parse_article(FAQ_PAGE, "faqs/mustard-gas.md")
+    passage = article.sections()[0].text
+    _, sentences = answer_from_article(article, {}, {}, "Mustard gas exposure", passage,
+                                       "Am I able to get benefits if I volunteered for chemical testing?")
+    assert not any(s.endswith("?") for s in sentences)
+    assert "As many as 60,000 Veterans volunteered for medical research." in sentences
+
+
+def test_the_article_sentences_that_complete_a_short_passage_are_statements_not_questions():
+    article = parse_article(FAQ_PAGE, "faqs/mustard-gas.md")
+    _, sentences = answer_from_article(article, {}, {}, "Mustard gas exposure", "Mustard gas research volunteers.",
+                                       "Can I get benefits if I volunteered for research?")
+    assert sentences and not any(s.endswith("?") for s in sentences)
+    assert "As many as 60,000 Veterans volunteered for medical research." in sentences

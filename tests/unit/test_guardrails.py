@@ -103,6 +103,10 @@ def test_ordinary_passages_are_not_injection(text):
     ("Yeah, um, i'm looking for some help with a non-driver ID renewal.",
      "You're looking for some help with a non-driver ID renewal."),
     ("So, my invoice is wrong", "Your invoice is wrong."),
+    # Found in doc2dial's answers: "You'd like to know whether we can help you." The request is the issue.
+    ("I need information about the direct plus loan application. Can you help me?",
+     "You need information about the direct plus loan application."),
+    ("Can you help me?", "You'd like to know whether we can help you."),  # alone, it is all they said
 ])
 def test_summary_is_one_sentence_in_second_person(message, summary):
     assert summarize_issue(message) == summary

@@ -7,6 +7,8 @@ text from a retrieved article.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
 
 from supportgraph.agents import grounding
@@ -135,6 +137,8 @@ def summarize_issue(message: str) -> str:
     """One sentence, in the second person, saying what the customer needs (never empty)."""
     candidates = [FILLER.sub("", GREETING.sub("", s)).strip(" ,") for s in sentences(message)]
     candidates = [c for c in candidates if re.search(r"\w", c)]
+    # "Can you help me?" beside the request says nothing the request doesn't.
+    candidates = [c for c in candidates if not _ONLY_HELP.match(c)] or candidates
     if not candidates:
         return "You got in touch with us."
     best = max(candidates, key=lambda s: len(SIGNAL_WORDS.findall(s)))
@@ -190,8 +194,18 @@ def prose_sentences(text: str, list_items: bool = True) -> list[str]:
         for sentence in sentences(line):
             if len(sentence.split()) >= 3 and sentence not in found and not looks_like_injection(sentence):
                 found[sentence] = not in_list and not _SENTENCE_END.search(sentence)
+    # A sentence repeated with more after it ("... formats, specifically:" then the same with the list run on) once.
+    ordered = sorted(found)
+    found = {s: loose for s, loose in found.items() if not _has_longer(s, ordered)}
     complete = [s for s, loose in found.items() if not loose]
     return [s for s, loose in found.items() if not loose or not complete]
+
+
+def _has_longer(sentence: str, ordered: list[str]) -> bool:
+    """Whether another of the (sorted) sentences starts with this one, less a closing ':'."""
+    stem = sentence.rstrip(":")
+    at = bisect.bisect_left(ordered, stem)
+    return any(other != sentence for other in itertools.takewhile(lambda o: o.startswith(stem), ordered[at:]))
 
 
 def _starts_mid_sentence(sentence: str) -> bool:
@@ -225,16 +239,23 @@ def _standalone(chosen: list[str], whole: list[str]) -> list[str]:
 def _focused(candidates: list[str], question: str, n: int) -> list[str]:
     """The ``n`` sentences sharing most words with the question, in the article's order (the first
     ``n`` when none shares any), each that points back with the sentence before it. Only complete
-    sentences: not a list item, not a line ending in ':'."""
+    statements: not a question, a list item or a line ending in ':'."""
     from supportgraph.knowledge.lexical import stems
 
-    whole = list(dict.fromkeys(c for c in candidates if c.rstrip()[-1:] in ".!?"))
+    whole = list(dict.fromkeys(c for c in candidates if c.rstrip()[-1:] in ".!"))  # a question never answers
     wanted = set(stems(question))
     overlap = {c: len(wanted & set(stems(c))) for c in whole}
     if not wanted or not any(overlap.values()):
         return _standalone(whole[:n], whole)
     best = sorted(whole, key=lambda c: -overlap[c])[:n]
     return _standalone([c for c in whole if c in best and overlap[c]], whole)
+
+
+def _steps_in(text: str) -> list[str]:
+    """The numbered steps in ``text``: a list of two items or more (one numbered line is a heading that
+    export kept its number: "1. Choose the right model")."""
+    items = numbered_items(text)
+    return items if len(items) >= 2 else []
 
 
 def _step_section(article: Article, slots: dict[str, str], labels: dict[str, str], passage_section: str):
@@ -247,9 +268,9 @@ def _step_section(article: Article, slots: dict[str, str], labels: dict[str, str
                        or f"({labels.get(value, value).lower()})" in s.heading.lower()), None)
         if chosen:
             return chosen
-    matched = next((s for s in sections if s.heading == passage_section and numbered_items(s.text)), None)
+    matched = next((s for s in sections if s.heading == passage_section and _steps_in(s.text)), None)
     return (matched or next((s for s in step_sections if s.heading.lower() == "steps"), None)
-            or next((s for s in step_sections), None) or next((s for s in sections if numbered_items(s.text)), None))
+            or next((s for s in step_sections), None) or next((s for s in sections if _steps_in(s.text)), None))
 
 
 def answer_from_article(article: Article, slots: dict[str, str], labels: dict[str, str],
@@ -263,7 +284,7 @@ def answer_from_article(article: Article, slots: dict[str, str], labels: dict[st
     (``labels`` maps a slot value to the word used in section headings: ``ios`` -> ``iOS``).
     """
     section = _step_section(article, slots, labels, passage_section)
-    items = [i for i in numbered_items(section.text) if not looks_like_injection(i)] if section else []
+    items = [i for i in _steps_in(section.text) if not looks_like_injection(i)] if section else []
     passage = prose_sentences(passage_text) if passage_text else []
     if items:
         explanation = prose_sentences(passage_text, list_items=False)
@@ -271,6 +292,10 @@ def answer_from_article(article: Article, slots: dict[str, str], labels: dict[st
         return (" ".join(lead) if lead and not any(p in items for p in lead) else intro_sentence(article)), items
     if not passage:  # no passage given: the article's opening sentences
         passage = _article_sentences(article)
+    # An FAQ's question inside a page ("Can I get benefits if I volunteered ...?") asks, it does not answer;
+    # the page's title repeated as its first line ("1. Choose the right model") is a heading.
+    title = _LIST_ITEM.sub("", article.title).rstrip(".").lower()
+    passage = [s for s in passage if not s.endswith("?") and s.rstrip(".").lower() != title] or passage
     # A chunk cut mid-story: start where it stands alone (nowhere, when it is one list item's tail).
     start = next((i for i, s in enumerate(passage) if not (_POINTS_BACK.match(s) or _starts_mid_sentence(s))),
                  len(passage))
