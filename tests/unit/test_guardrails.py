@@ -107,6 +107,19 @@ def test_ordinary_passages_are_not_injection(text):
     ("I need information about the direct plus loan application. Can you help me?",
      "You need information about the direct plus loan application."),
     ("Can you help me?", "You'd like to know whether we can help you."),  # alone, it is all they said
+    # Found in the golden set's answers: "You're on Pro." was the summary. Between sentences with as many
+    # signs of a request, the one that says most is the issue.
+    ("We're on Pro. Can we hook Kitebase up to Salesforce?",
+     "You'd like to know whether you can hook Kitebase up to Salesforce."),
+    ("are you a real person or a robot? anyways, I need health care for depression",
+     "You need health care for depression."),
+    ("We're 25 people on Business annual. Procurement wants to pay by bank transfer against an invoice. "
+     "Is that possible?", "Procurement wants to pay by bank transfer against an invoice."),
+    # Between statements that say as much, the first: what went wrong comes before what they did about it.
+    ("Our export download link says expired. We started the export about 10 days ago.",
+     "Your export download link says expired."),
+    ("A project just vanished from my sidebar. I'm a guest working with this agency.",
+     "A project just vanished from your sidebar."),
 ])
 def test_summary_is_one_sentence_in_second_person(message, summary):
     assert summarize_issue(message) == summary

@@ -11,15 +11,18 @@ import bisect
 import itertools
 import re
 
+from bm25s.stopwords import STOPWORDS_EN_PLUS
+
 from supportgraph.agents import grounding
 from supportgraph.agents.guardrails import looks_like_injection
 from supportgraph.agents.intent import COMMA_QUESTION
 from supportgraph.knowledge.articles import HEADING, Article, numbered_items
+from supportgraph.knowledge.lexical import stems
 
 GREETING = re.compile(r"^(hi|hello|hey|good (morning|afternoon|evening)|dear [\w ]+|thanks?( you)?|cheers)\b[\s,!.]*",
                       re.IGNORECASE)
 # Spoken fillers that open a typed message ("Yeah, um, I'm looking for..."): not part of the issue.
-FILLER = re.compile(r"^(?:(?:yeah|yes|ok(?:ay)?|well|so)\s*,\s*|(?:um+|uh+|erm+|hmm+)\b[\s,]*)+", re.IGNORECASE)
+FILLER = re.compile(r"^(?:(?:yeah|yes|ok(?:ay)?|well|so|anyways?)\s*,\s*|(?:um+|uh+|erm+|hmm+)\b[\s,]*)+", re.IGNORECASE)
 SIGNAL_WORDS = re.compile(
     r"\b(can'?t|cannot|won'?t|not|no|never|error|fail\w*|broken|charged|refund\w*|lost|locked|delete\w*|"
     r"cancel\w*|how|why|where|what|when|help|issue|problem|stuck|missing|crash\w*|sync\w*|down|slow)\b",
@@ -133,6 +136,16 @@ def _statement_sentence(text: str) -> str:
     return text[0].upper() + text[1:] + "."
 
 
+def _issue_weight(sentence: str) -> tuple[int, int, bool]:
+    """How much a sentence of the message states the issue: its signs of a problem or request, then how
+    much it says ("We're on Pro. Can we hook Kitebase up to Salesforce?": the second), then whether it
+    asks; between equals, the first."""
+    words = (w.split("'")[0] for w in re.findall(r"[\w']+", sentence.lower()))  # "i'm" -> "i"
+    said = [w for w in words if w not in STOPWORDS_EN_PLUS]
+    asks = sentence.rstrip().endswith("?") or bool(_QUESTION_START.match(sentence))
+    return len(SIGNAL_WORDS.findall(sentence)), len(said), asks
+
+
 def summarize_issue(message: str) -> str:
     """One sentence, in the second person, saying what the customer needs (never empty)."""
     candidates = [FILLER.sub("", GREETING.sub("", s)).strip(" ,") for s in sentences(message)]
@@ -141,7 +154,7 @@ def summarize_issue(message: str) -> str:
     candidates = [c for c in candidates if not _ONLY_HELP.match(c)] or candidates
     if not candidates:
         return "You got in touch with us."
-    best = max(candidates, key=lambda s: len(SIGNAL_WORDS.findall(s)))
+    best = max(candidates, key=_issue_weight)
     # What happened, then what they ask about it: "..., how do I do that?" (the intent reader joins a clause it
     # split there back the same way, intent.joined).
     context, _, question = COMMA_QUESTION.sub("\n", best, count=1).partition("\n")
@@ -240,8 +253,6 @@ def _focused(candidates: list[str], question: str, n: int) -> list[str]:
     """The ``n`` sentences sharing most words with the question, in the article's order (the first
     ``n`` when none shares any), each that points back with the sentence before it. Only complete
     statements: not a question, a list item or a line ending in ':'."""
-    from supportgraph.knowledge.lexical import stems
-
     whole = list(dict.fromkeys(c for c in candidates if c.rstrip()[-1:] in ".!"))  # a question never answers
     wanted = set(stems(question))
     overlap = {c: len(wanted & set(stems(c))) for c in whole}
