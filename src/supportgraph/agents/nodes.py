@@ -14,7 +14,6 @@ from langgraph.types import Command
 
 from supportgraph.agents import llm_steps, routing, twins
 from supportgraph.agents.state import TURN_FIELDS, AgentContext, SupportState
-from supportgraph.knowledge.articles import numbered_items
 from supportgraph.knowledge.calibration import FEATURES, features
 
 DEVICE_LABELS = {"ios": "iOS", "android": "Android", "windows": "Windows", "mac": "Mac", "web": "Web"}
@@ -172,7 +171,7 @@ def _draft(context: AgentContext, summary: str, article, hit: dict, slots: dict,
     section = (hit.get("sections") or [""])[0]
     lead, steps = twins.answer_from_article(article, slots, DEVICE_LABELS, section, (hit["passages"] or [""])[0],
                                             question or summary)
-    return lead, steps, bool(steps) and any(steps[0] in numbered_items(s.text) for s in article.sections())
+    return lead, steps, bool(steps) and any(steps[0] in twins.numbered_steps(s.text) for s in article.sections())
 
 
 def _related_policy(policy, top, policy_dense: float, top_dense: float) -> bool:

@@ -262,7 +262,7 @@ def _focused(candidates: list[str], question: str, n: int) -> list[str]:
     return _standalone([c for c in whole if c in best and overlap[c]], whole)
 
 
-def _steps_in(text: str) -> list[str]:
+def numbered_steps(text: str) -> list[str]:
     """The numbered steps in ``text``: a list of two items or more (one numbered line is a heading that
     export kept its number: "1. Choose the right model")."""
     items = numbered_items(text)
@@ -279,9 +279,9 @@ def _step_section(article: Article, slots: dict[str, str], labels: dict[str, str
                        or f"({labels.get(value, value).lower()})" in s.heading.lower()), None)
         if chosen:
             return chosen
-    matched = next((s for s in sections if s.heading == passage_section and _steps_in(s.text)), None)
+    matched = next((s for s in sections if s.heading == passage_section and numbered_steps(s.text)), None)
     return (matched or next((s for s in step_sections if s.heading.lower() == "steps"), None)
-            or next((s for s in step_sections), None) or next((s for s in sections if _steps_in(s.text)), None))
+            or next((s for s in step_sections), None) or next((s for s in sections if numbered_steps(s.text)), None))
 
 
 def answer_from_article(article: Article, slots: dict[str, str], labels: dict[str, str],
@@ -295,14 +295,13 @@ def answer_from_article(article: Article, slots: dict[str, str], labels: dict[st
     (``labels`` maps a slot value to the word used in section headings: ``ios`` -> ``iOS``).
     """
     section = _step_section(article, slots, labels, passage_section)
-    items = [i for i in _steps_in(section.text) if not looks_like_injection(i)] if section else []
-    passage = prose_sentences(passage_text) if passage_text else []
+    items = [i for i in numbered_steps(section.text) if not looks_like_injection(i)] if section else []
     if items:
         explanation = prose_sentences(passage_text, list_items=False)
         lead = _focused(explanation, question, 2) if passage_section != section.heading else []
         return (" ".join(lead) if lead and not any(p in items for p in lead) else intro_sentence(article)), items
-    if not passage:  # no passage given: the article's opening sentences
-        passage = _article_sentences(article)
+    # No passage given: the article's opening sentences.
+    passage = (prose_sentences(passage_text) if passage_text else []) or _article_sentences(article)
     # An FAQ's question inside a page ("Can I get benefits if I volunteered ...?") asks, it does not answer;
     # the page's title repeated as its first line ("1. Choose the right model") is a heading.
     title = _LIST_ITEM.sub("", article.title).rstrip(".").lower()
