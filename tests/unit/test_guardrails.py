@@ -120,6 +120,24 @@ def test_ordinary_passages_are_not_injection(text):
      "Your export download link says expired."),
     ("A project just vanished from my sidebar. I'm a guest working with this agency.",
      "A project just vanished from your sidebar."),
+    # Found in the public sets' answers: "what the feedback is center for", "what the two are main ways ...",
+    # "what a new is coronavirus". The copula goes after the thing asked about, however many words it has.
+    ("What is the feedback center for?", "You'd like to know what the feedback center is for."),
+    ("What is a new coronavirus?", "You'd like to know what a new coronavirus is."),
+    ("What are the registration fees and taxes?", "You'd like to know what the registration fees and taxes are."),
+    ("What are the next steps if I do not qualify for benefits?",
+     "You'd like to know what the next steps are if you do not qualify for benefits."),
+    ("What is the IPv6 address range used by Anthropic?",
+     "You'd like to know what the IPv6 address range used by Anthropic is."),
+    ("What are the key differences between the legacy Claude Instant 1.2 model and the Claude 3 Haiku model?",
+     "You'd like to know what the key differences are between the legacy Claude Instant 1.2 model and the "
+     "Claude 3 Haiku model."),
+    ("What are the actions CDC is taking against Covid?", "You'd like to know what the actions CDC is taking "
+     "against Covid are."),
+    ("What hours is your support team around?", "You'd like to know what hours our support team is around."),
+    ("What is your refund policy?", "You'd like to know what our refund policy is."),
+    ("Is your service down?", "You'd like to know whether our service is down."),
+    ("Why is my account locked?", "You'd like to know why your account is locked."),  # not an identity question
 ])
 def test_summary_is_one_sentence_in_second_person(message, summary):
     assert summarize_issue(message) == summary

@@ -42,7 +42,7 @@ _PAST = {"get": "got", "send": "sent", "go": "went", "see": "saw", "pay": "paid"
          "lose": "lost", "buy": "bought", "give": "gave", "find": "found", "say": "said", "tell": "told",
          "put": "put", "set": "set", "cut": "cut", "do": "did", "have": "had", "come": "came", "stop": "stopped"}
 _AUX = r"(do|does|did|can|could|will|would|should|is|are|am|was|were|have|has)"
-_SUBJECTS = r"(i|we|you|it|they|there|anyone|anybody|someone|somebody|my|our|the|this|that|a|an)"
+_SUBJECTS = r"(i|we|you|it|they|there|anyone|anybody|someone|somebody|my|our|your|the|this|that|a|an)"
 MAX_SUMMARY_WORDS = 30
 # A matched passage shorter than this is a heading's worth ("Money for tuition"), not an answer. Chosen by
 # reading; docs/benchmarks.md#retrieval-quality gives answer similarity at 6, 12 and 20.
@@ -77,7 +77,7 @@ def _inflect(rest: str, aux: str) -> str:
 def _clause(subject: str, aux: str, rest: str) -> str | None:
     """subject + verb phrase in statement order: "you" "did" "charge me" -> "we charged you"."""
     subject = subject.lower()
-    if subject in ("my", "our", "the", "this", "that", "a", "an"):  # "is my data safe" -> "your data is safe"
+    if subject in _DETERMINERS:  # "is my data safe" -> "your data is safe"
         if aux in ("do", "does", "did"):
             return None  # where the noun ends and the verb starts needs a parser: keep the question
         noun, _, rest = rest.partition(" ")
@@ -87,6 +87,42 @@ def _clause(subject: str, aux: str, rest: str) -> str | None:
     if subject in ("i", "we") and aux in ("is", "am", "are", "was", "were"):
         aux = {"is": "are", "am": "are", "was": "were"}.get(aux, aux)
     return f"{_swap_persons(subject)} {aux} {_swap_persons(rest)}".strip()
+
+
+_COPULAS = ("is", "are", "was", "were")
+_DETERMINERS = ("my", "our", "your", "the", "this", "that", "a", "an")
+_PREPOSITIONS = frozenset("of for to in on at by with from about between into like under over after before during "
+                          "without within through across against among per via around than as regarding".split())
+# Words that open a clause of their own: the asked-about thing ends before them.
+_CLAUSE_OPENERS = frozenset("if when whenever while because since so that which who whom whose where unless once "
+                            "compared versus vs although though whether".split())
+_VERBS = frozenset("do does did can could will would should is are am was were have has had may might must".split())
+_LONG_TAIL = 6  # more words than this after the noun and the copula goes right after the noun, not at the end
+
+
+def _identity_clause(words: list[str], copula: str) -> str:
+    """ "what is <the thing ...>" in statement order: the copula after the thing asked about ("what the
+    feedback center is for", "what the next steps are if ...", "what the IPv6 range used by X is"). Where
+    the thing ends is read from function words, not parsed: up to a clause of its own, and within that up to
+    its first preposition when a long phrase follows (a participle keeps the whole phrase: "used by X")."""
+    plain = [w.lower().strip(",;:") for w in words]
+    end = next((i for i in range(1, len(words)) if plain[i] in _CLAUSE_OPENERS or words[i - 1].endswith(",")),
+               len(words))
+    thing, rest = words[:end], words[end:]
+    core = next((i for i in range(1, end) if plain[i] in _PREPOSITIONS | _VERBS), end)
+    participle = any(w.endswith("ed") for w in plain[2:core])
+    if core < end and plain[core] in _VERBS or participle:
+        at = end                     # "the actions CDC is taking ... are"
+    elif plain[end - 1] in _PREPOSITIONS and end > 2:
+        at = end - 1                 # a stranded preposition: "... is for"
+    elif end - core > _LONG_TAIL:
+        at = core                    # "the key differences are between A and B in terms of ..."
+    else:
+        at = end
+    before, after = thing[:at], thing[at:]
+    comma = "," if before[-1].endswith(",") else ""
+    before[-1] = before[-1].rstrip(",")
+    return " ".join(before + [copula + comma] + after + rest)
 
 
 # A request for information put as a question to us ("Could you please give me some information about
@@ -112,6 +148,10 @@ def _as_statement(question: str) -> str | None:
         return f"whether {clause}" if clause else None
     wh = re.match(rf"^(what|which|where|when|why|who|how many|how much|how long|how often|how)\s+(.*?){_AUX}\s+"
                   rf"{_SUBJECTS}\b\s*(.*)$", q, re.IGNORECASE)
+    if wh and wh.group(1).lower() in ("what", "which", "who") and wh.group(3).lower() in _COPULAS \
+            and wh.group(4).lower() in _DETERMINERS:  # "what is the feedback center for" -> "what the ... is for"
+        named = _identity_clause(f"{wh.group(4)} {wh.group(5)}".split(), wh.group(3).lower())
+        return f"{wh.group(1).lower()} {wh.group(2)}{_swap_persons(named)}"
     if wh:
         clause = _clause(wh.group(4), wh.group(3).lower(), wh.group(5))
         return f"{wh.group(1).lower()} {wh.group(2)}{clause}" if clause else None
