@@ -101,6 +101,50 @@ def test_two_questions_in_one_message_both_get_an_answer(real_agent):
     assert [c.id for c in reply.citations][:2] == ["faq-add-vat-id", "faq-billing-date"]
     assert "**You also asked whether you can change the date you get billed.**" in reply.answer
     assert "couldn't find" not in reply.answer
+    # Each answer keeps its own lead: the second article's ("Your billing date stays the same.") was shown under
+    # the first question.
+    first, second = reply.answer.split("**You also asked")
+    assert "Your billing date stays the same." in second and "Your billing date" not in first
+
+
+def test_a_second_question_the_first_article_answers_gets_its_sentences(real_agent):
+    # Found in the golden set's answers: "can we object?" searched alone found nothing, and the reply said "I
+    # couldn't find a help article on that" under an answer from the article that says how.
+    reply = real_agent.ask("If we sign your DPA, will you tell us when you add a new subprocessor, and can we object?")
+    assert reply.outcome == "answered" and [c.id for c in reply.citations] == ["policy-subprocessors"]
+    assert "**You also asked whether you can object.**" in reply.answer
+    assert "can object to a new subprocessor within those 30 days" in reply.answer.split("**You also asked")[1]
+    assert "couldn't find" not in reply.answer
+
+
+def test_the_answered_question_leads_and_the_other_is_named(real_agent):
+    # The question the help centre can answer leads; the summary used to name the other one above its answer.
+    reply = real_agent.ask("Do you sponsor football teams? Also, how do I add our VAT ID?")
+    assert reply.outcome == "answered" and reply.citations[0].id == "faq-add-vat-id"
+    assert reply.summary == "You'd like to know how to add your VAT ID."
+    assert "**You also asked whether we sponsor football teams.**" in reply.answer
+
+
+def test_both_questions_are_named_and_answered(real_agent):
+    # Found in the golden set's answers: the summary and the second answer's line both named the first question
+    # (or, when one article answered both, the second was dropped without a word).
+    reply = real_agent.ask("is paying yearly cheaper? how much is pro per year per persn")
+    assert reply.outcome == "answered" and "couldn't find" not in reply.answer
+    assert "is paying yearly cheaper" in reply.answer and "how much is pro per year per persn" in reply.answer
+    assert "$150" in reply.answer.split("**You also asked")[1]
+
+
+def test_how_you_doing_is_a_greeting_not_a_question(real_agent):
+    # Found in doc2dial's answers: "You asked: how we doing?" was the summary of a real question.
+    reply = real_agent.ask("Hey, how you doing. Could you tell me how I add our VAT ID?")
+    assert reply.outcome == "answered" and reply.citations[0].id == "faq-add-vat-id"
+    assert reply.summary == "You'd like to know how you add your VAT ID." and "You also asked" not in reply.answer
+
+
+def test_can_you_help_me_is_not_a_second_question(real_agent):
+    reply = real_agent.ask("Hi, can you help me? How do I add our VAT ID?")
+    assert reply.outcome == "answered" and reply.citations[0].id == "faq-add-vat-id"
+    assert "You also asked" not in reply.answer and "couldn't find" not in reply.answer
 
 
 def test_charged_twice_for_a_subscription_is_a_duplicate_charge(real_agent):

@@ -103,6 +103,8 @@ def test_ordinary_passages_are_not_injection(text):
     ("Yeah, um, i'm looking for some help with a non-driver ID renewal.",
      "You're looking for some help with a non-driver ID renewal."),
     ("So, my invoice is wrong", "Your invoice is wrong."),
+    ("Look, i'm looking for the documents to replace a card", "You're looking for the documents to replace a card."),
+    ("Look at my invoice, it is wrong", "Look at your invoice, it is wrong."),  # a verb, not a filler
     # Found in doc2dial's answers: "You'd like to know whether we can help you." The request is the issue.
     ("I need information about the direct plus loan application. Can you help me?",
      "You need information about the direct plus loan application."),

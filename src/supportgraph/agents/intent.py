@@ -44,6 +44,9 @@ _CONTRAST = re.compile(r"\s*,?\s+\b(?:but|though|although|however)\b[\s,]+", re.
 COMMA_QUESTION = re.compile(r",\s*(?:and\s+)?(?=(?:how|what|where|when|why|which|who)\b|(?:can|could|is|are|do|does|"
                              r"will|would|should)\s+(?:i|we|you|it|my|our|the|there|a|an|to|one|this|that|they)\b)",
                              re.IGNORECASE)
+# "Can you help me?" beside a request: not a question of its own (the summary and the questions to answer skip it).
+ONLY_HELP = re.compile(r"^(?:can|could|would|will)\s+(?:you|someone|anyone)\s+(?:please\s+)?help(?:\s+(?:me|us))?"
+                       r"(?:\s+with\s+(?:this|that|it))?\W*$", re.IGNORECASE)
 # Words that open a second topic ("Thanks. Another thing: how do I export?").
 _NEW_TOPIC = re.compile(r"^(?:(?:and|oh|ok|okay|so)\s+)?(?:also|another (?:thing|question)|one more (?:thing|question)|"
                         r"btw|by the way|besides|separately|second(?:ly)?|plus|p\.?s\.?|unrelated(?: question| q)?|"
@@ -85,7 +88,7 @@ _GREETING = re.compile(r"^\W*(hi+|hello+|hey+|hiya|yo|howdy|hallo|greetings|good
                        r"morning|evening)( there| all| team| guys| folks| everyone| support)?\W*$|"
                        r"^\W*(is )?(any ?(one|body)|someone|somebody) (there|here|around|available|online)\W*$|"
                        r"^\W*(are )?(you|u) (still )?(there|here|around|real|a (bot|robot|human|person))\W*$|"
-                       r"^\W*(how are you|how'?s (your|the) day|how is (your|the) day|how'?s it going|what'?s up|sup)"
+                       r"^\W*(how(?: are| r|'re)? (?:you|ya|u)|how'?s (your|the) day|how is (your|the) day|how'?s it going|what'?s up|sup)"
                        r"( doing| going)?( today| so far)?\W*$",
                        re.IGNORECASE)
 _THANKS = re.compile(r"^\W*(ok(ay)?,? )?(thanks?|thank you|thx|tx|ty|cheers|ta|much appreciated|appreciate (it|that)|"
@@ -434,7 +437,7 @@ def _questions(clauses: list[Clause]) -> list[str]:
     """The questions to answer: one per question clause when there are several (context
     before the first joins it), else the whole message without small talk."""
     content = [c for c in clauses if c.act in CONTENT or c.act == "off_topic"]
-    asked = [c for c in content if c.question]
+    asked = [c for c in content if c.question and not ONLY_HELP.match(c.text)]
     if len(asked) < 2:
         return [joined(content)] if content else []
     context = []

@@ -78,7 +78,7 @@ def summarize(state: SupportState, runtime: Runtime[AgentContext]) -> Command:
     elif intent in ("new_issue", "off_topic", "resolved_and_new"):
         questions = reading.questions or [reading.text or message]
         calls = list(state.get("llm_calls", []))
-        summary = llm_steps.summary(context, questions[0], calls) or twins.summarize_issue(questions[0])
+        summary = _summary(context, questions[0], calls)
         update.update(issue=questions[0], questions=questions[:MAX_QUESTIONS], summary=summary, llm_calls=calls,
                       asked=[], offered=[], failed_attempts=0)
         if intent == "resolved_and_new":
@@ -87,6 +87,10 @@ def summarize(state: SupportState, runtime: Runtime[AgentContext]) -> Command:
             update["flags"] = update.get("flags", state["flags"]) + ["more_questions"]
     route = routing.after_understanding(intent, topic.reason if topic else None)
     return Command(goto=route.next, update=update | ({"escalation_reason": route.reason} if route.reason else {}))
+
+
+def _summary(context: AgentContext, question: str, calls: list[dict]) -> str:
+    return llm_steps.summary(context, question, calls) or twins.summarize_issue(question)
 
 
 _FILLER = re.compile(r"\b(?:on|in|with|from|my|the|an?|i(?:'m| am)?|use|using|it'?s|its|it is|via|through)\b|[^\w\s]",
@@ -130,14 +134,22 @@ def retrieve(state: SupportState, runtime: Runtime[AgentContext]) -> Command:
     also = []
     for question in (state.get("questions") or [])[1:]:
         other, other_confidence = _hits(retriever, question, exclude)
-        if other and hits and other[0]["id"] == hits[0]["id"]:
-            continue  # the same article answers both: one answer
-        also.append({"question": question, "hits": other, "confidence": other_confidence})
-    if also and also[0]["confidence"] > confidence and also[0]["hits"]:
-        # Lead with the question we can answer; the other gets its own (honest) line.
-        first = {"question": state["issue"], "hits": hits, "confidence": confidence}
+        if other_confidence < brief.escalation.min_confidence:
+            # Not found alone, it may lean on the first question ("..., and how do they differ?"): with its words.
+            joint, joint_confidence = _hits(retriever, f"{query} {question}", exclude)
+            if joint_confidence > other_confidence or (joint and hits and joint[0]["id"] == hits[0]["id"]):
+                other, other_confidence = joint, joint_confidence
+        same = bool(other and hits and other[0]["id"] == hits[0]["id"])  # one article answers both
+        also.append({"question": question, "hits": other, "confidence": other_confidence, "same_article": same})
+    update = {}
+    if also and also[0]["confidence"] > confidence and also[0]["hits"] and not also[0]["same_article"]:
+        # Lead with the question we can answer (its summary leads too); the other gets its own (honest) line.
+        first = {"question": state["issue"], "hits": hits, "confidence": confidence, "same_article": False}
+        leading = also[0]["question"]
+        calls = list(state.get("llm_calls", []))
+        update = {"issue": leading, "summary": _summary(runtime.context, leading, calls), "llm_calls": calls}
         hits, confidence, also = also[0]["hits"], also[0]["confidence"], [first] + also[1:]
-    update = {"hits": hits, "confidence": confidence, "also": also}
+    update |= {"hits": hits, "confidence": confidence, "also": also}
     route = routing.after_retrieval({**state, **update}, brief, missing_slot({**state, **update}, brief))
     return Command(goto=route.next, update=update | ({"escalation_reason": route.reason} if route.reason else {}))
 
@@ -211,14 +223,23 @@ def answer(state: SupportState, runtime: Runtime[AgentContext]) -> dict:
     for other in state.get("also", []):
         block = {"summary": twins.summarize_issue(other["question"]), "id": "", "title": "", "lead": "", "steps": [],
                  "numbered": False}
+        if other.get("same_article"):
+            # What the answer above does not already say about it, from the same article; nothing new, no block.
+            more = runtime.context.grounding.keep(twins.more_from_article(top, other["question"], [lead] + kept),
+                                                  [top.body])
+            if more:
+                block.update(id=top.id, title=top.title, steps=more)
+                also_answers.append(block)
+            continue
         if other["hits"] and other["confidence"] >= brief.escalation.min_confidence:
             article = retriever.article(other["hits"][0]["id"])
-            lead, other_steps, other_numbered = _draft(runtime.context, block["summary"], article, other["hits"][0],
-                                                       slots, calls, other["question"])
-            block.update(id=article.id, title=article.title, lead=lead, numbered=other_numbered,
+            other_lead, other_steps, other_numbered = _draft(runtime.context, block["summary"], article,
+                                                             other["hits"][0], slots, calls, other["question"])
+            block.update(id=article.id, title=article.title, lead=other_lead, numbered=other_numbered,
                          steps=runtime.context.grounding.keep(other_steps, [article.body]))
             if block["steps"]:
-                citations.append({"id": article.id, "title": article.title, "type": article.type, "note": ""})
+                if article.id not in {c["id"] for c in citations}:
+                    citations.append({"id": article.id, "title": article.title, "type": article.type, "note": ""})
                 offered.append(article.id)
         also_answers.append(block)
     if len(kept) < len(steps):
@@ -255,7 +276,7 @@ def confirm(state: SupportState, runtime: Runtime[AgentContext]) -> dict:
     lines.append(f"Here's what to do (from *{title}*):" if state.get("numbered") else f"From *{title}*:")
     lines += [f"{number}. {step}" for number, step in enumerate(state["steps"], 1)]
     for citation in state["citations"][1:]:
-        if citation["type"] == "policy":
+        if citation["type"] == "policy" and citation["note"]:  # a second answer's policy is cited, not quoted
             lines += ["", f"Policy to know — *{citation['title']}*: {citation['note']}"]
     for block in state.get("also_answers", []):
         lines += ["", f"**{twins.also_asked(block['summary'])}**", ""]

@@ -15,14 +15,14 @@ from bm25s.stopwords import STOPWORDS_EN_PLUS
 
 from supportgraph.agents import grounding
 from supportgraph.agents.guardrails import looks_like_injection
-from supportgraph.agents.intent import COMMA_QUESTION
+from supportgraph.agents.intent import COMMA_QUESTION, ONLY_HELP
 from supportgraph.knowledge.articles import HEADING, Article, numbered_items
 from supportgraph.knowledge.lexical import stems
 
 GREETING = re.compile(r"^(hi|hello|hey|good (morning|afternoon|evening)|dear [\w ]+|thanks?( you)?|cheers)\b[\s,!.]*",
                       re.IGNORECASE)
-# Spoken fillers that open a typed message ("Yeah, um, I'm looking for..."): not part of the issue.
-FILLER = re.compile(r"^(?:(?:yeah|yes|ok(?:ay)?|well|so|anyways?)\s*,\s*|(?:um+|uh+|erm+|hmm+)\b[\s,]*)+", re.IGNORECASE)
+# Spoken fillers that open a typed message ("Yeah, um, I'm looking for...", "Look, ..."): not part of the issue.
+FILLER = re.compile(r"^(?:(?:yeah|yes|ok(?:ay)?|well|so|anyways?|look|say|listen)\s*,\s*|(?:um+|uh+|erm+|hmm+)\b[\s,]*)+", re.IGNORECASE)
 SIGNAL_WORDS = re.compile(
     r"\b(can'?t|cannot|won'?t|not|no|never|error|fail\w*|broken|charged|refund\w*|lost|locked|delete\w*|"
     r"cancel\w*|how|why|where|what|when|help|issue|problem|stuck|missing|crash\w*|sync\w*|down|slow)\b",
@@ -162,8 +162,6 @@ def _as_statement(question: str) -> str | None:
 
 
 _QUESTION_START = re.compile(rf"^(how|what|which|where|when|why|who|{_AUX})\b", re.IGNORECASE)
-_ONLY_HELP = re.compile(r"^(?:can|could|would|will)\s+(?:you|someone|anyone)\s+(?:please\s+)?help(?:\s+(?:me|us))?"
-                        r"(?:\s+with\s+(?:this|that|it))?\W*$", re.IGNORECASE)
 
 
 def _capped(text: str) -> str:
@@ -191,7 +189,7 @@ def summarize_issue(message: str) -> str:
     candidates = [FILLER.sub("", GREETING.sub("", s)).strip(" ,") for s in sentences(message)]
     candidates = [c for c in candidates if re.search(r"\w", c)]
     # "Can you help me?" beside the request says nothing the request doesn't.
-    candidates = [c for c in candidates if not _ONLY_HELP.match(c)] or candidates
+    candidates = [c for c in candidates if not ONLY_HELP.match(c)] or candidates
     if not candidates:
         return "You got in touch with us."
     best = max(candidates, key=_issue_weight)
@@ -199,7 +197,7 @@ def summarize_issue(message: str) -> str:
     # split there back the same way, intent.joined).
     context, _, question = COMMA_QUESTION.sub("\n", best, count=1).partition("\n")
     if question and len(context.split()) >= 3 and not _QUESTION_START.match(context):
-        if _ONLY_HELP.match(question):
+        if ONLY_HELP.match(question):
             return _statement_sentence(_capped(context))
         statement = _as_statement(question)
         if statement:
@@ -353,6 +351,15 @@ def answer_from_article(article: Article, slots: dict[str, str], labels: dict[st
     if sum(len(s.split()) for s in standing) < MIN_ANSWER_WORDS:  # a heading's worth: the article's closest sentences follow
         standing += [s for s in _focused(_article_sentences(article), question, 3) if s not in standing]
     return "", (standing or passage)[:5]
+
+
+def more_from_article(article: Article, question: str, shown: list[str]) -> list[str]:
+    """For a second question the same article answers ("..., and can we object?"): the article's sentences
+    that share most words with it and are not already in the reply; none when the reply says it already."""
+    said = " ".join(shown)
+    found = _focused(_article_sentences(article), question, 2)
+    wanted = set(stems(question))
+    return [s for s in found if s not in said and wanted & set(stems(s))]
 
 
 def _article_sentences(article: Article) -> list[str]:
