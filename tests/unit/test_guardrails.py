@@ -93,6 +93,9 @@ def test_ordinary_passages_are_not_injection(text):
     ("My export is stuck at 0%, what should I do?", "Your export is stuck at 0%, and you'd like to know what you "
      "should do."),
     ("My invoices are missing, can you help?", "Your invoices are missing."),
+    # Found in the browser: "If you sign our DPA, and you'd like to know ..." A condition is part of the question.
+    ("If we sign your DPA, will you tell us when you add a new subprocessor?",
+     "You'd like to know when we add a new subprocessor if you sign our DPA."),
     ("What Can I Do About Sync Errors?", "You'd like to know what you can Do About Sync Errors."),  # title case: one question
     # Found chatting on a public-services help centre: "You'd like to know whether we could please give you some
     # information about survivors' benefits." and "Yeah, um, you're looking for ...".

@@ -164,6 +164,9 @@ def _as_statement(question: str) -> str | None:
 _QUESTION_START = re.compile(rf"^(how|what|which|where|when|why|who|{_AUX})\b", re.IGNORECASE)
 
 
+_CONDITION = re.compile(r"^(?:if|when|once|after|before|unless|in case)\b", re.IGNORECASE)
+
+
 def _capped(text: str) -> str:
     words = text.split()
     return " ".join(words[:MAX_SUMMARY_WORDS]) + "..." if len(words) > MAX_SUMMARY_WORDS else text
@@ -200,6 +203,9 @@ def summarize_issue(message: str) -> str:
         if ONLY_HELP.match(question):
             return _statement_sentence(_capped(context))
         statement = _as_statement(question)
+        if statement and _CONDITION.match(context):  # "If we sign your DPA, will you ...?" asks on a condition
+            condition = _swap_persons(_capped(context)).rstrip(" ,")
+            return f"You'd like to know {statement} {condition[0].lower() + condition[1:]}."
         if statement:
             return f"{_statement_sentence(_capped(context))[:-1]}, and you'd like to know {statement}."
     best = _capped(best)
