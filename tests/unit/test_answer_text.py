@@ -4,7 +4,7 @@ cited only beside answers they bear on."""
 import pytest
 
 from supportgraph.agents.nodes import _related_policy
-from supportgraph.agents.twins import answer_from_article, prose_sentences
+from supportgraph.agents.twins import answer_from_article, more_from_article, prose_sentences
 from supportgraph.knowledge.articles import parse_article
 
 pytestmark = pytest.mark.unit
@@ -218,3 +218,13 @@ def test_the_article_sentences_that_complete_a_short_passage_are_statements_not_
                                        "Can I get benefits if I volunteered for research?")
     assert sentences and not any(s.endswith("?") for s in sentences)
     assert "As many as 60,000 Veterans volunteered for medical research." in sentences
+
+
+def test_a_second_question_on_the_same_article_gets_the_sentences_about_it():
+    article = parse_article(EXPORT, "faq-export.md")
+    shown = ["Exports include every project in the workspace.", "Go to Settings > Export data.", "Click **Start export**."]
+    assert more_from_article(article, "how long does the download link last?", shown) == [
+        "The download link expires after 7 days."]
+    # Nothing new to say (the reply holds it), and nothing shared but "can" / "we": no block.
+    assert more_from_article(article, "do exports include every project?", shown) == []
+    assert more_from_article(article, "can we?", shown) == []

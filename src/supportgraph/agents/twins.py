@@ -43,6 +43,8 @@ _PAST = {"get": "got", "send": "sent", "go": "went", "see": "saw", "pay": "paid"
          "put": "put", "set": "set", "cut": "cut", "do": "did", "have": "had", "come": "came", "stop": "stopped"}
 _AUX = r"(do|does|did|can|could|will|would|should|is|are|am|was|were|have|has)"
 _SUBJECTS = r"(i|we|you|it|they|there|anyone|anybody|someone|somebody|my|our|your|the|this|that|a|an)"
+_COPULAS = ("is", "are", "was", "were")
+_DETERMINERS = ("my", "our", "your", "the", "this", "that", "a", "an")
 MAX_SUMMARY_WORDS = 30
 # A matched passage shorter than this is a heading's worth ("Money for tuition"), not an answer. Chosen by
 # reading; docs/benchmarks.md#retrieval-quality gives answer similarity at 6, 12 and 20.
@@ -89,8 +91,6 @@ def _clause(subject: str, aux: str, rest: str) -> str | None:
     return f"{_swap_persons(subject)} {aux} {_swap_persons(rest)}".strip()
 
 
-_COPULAS = ("is", "are", "was", "were")
-_DETERMINERS = ("my", "our", "your", "the", "this", "that", "a", "an")
 _PREPOSITIONS = frozenset("of for to in on at by with from about between into like under over after before during "
                           "without within through across against among per via around than as regarding".split())
 # Words that open a clause of their own: the asked-about thing ends before them.
@@ -111,7 +111,7 @@ def _identity_clause(words: list[str], copula: str) -> str:
     thing, rest = words[:end], words[end:]
     core = next((i for i in range(1, end) if plain[i] in _PREPOSITIONS | _VERBS), end)
     participle = any(w.endswith("ed") for w in plain[2:core])
-    if core < end and plain[core] in _VERBS or participle:
+    if (core < end and plain[core] in _VERBS) or participle:
         at = end                     # "the actions CDC is taking ... are"
     elif plain[end - 1] in _PREPOSITIONS and end > 2:
         at = end - 1                 # a stranded preposition: "... is for"
@@ -162,8 +162,6 @@ def _as_statement(question: str) -> str | None:
 
 
 _QUESTION_START = re.compile(rf"^(how|what|which|where|when|why|who|{_AUX})\b", re.IGNORECASE)
-
-
 _CONDITION = re.compile(r"^(?:if|when|once|after|before|unless|in case)\b", re.IGNORECASE)
 
 
@@ -363,9 +361,18 @@ def more_from_article(article: Article, question: str, shown: list[str]) -> list
     """For a second question the same article answers ("..., and can we object?"): the article's sentences
     that share most words with it and are not already in the reply; none when the reply says it already."""
     said = " ".join(shown)
-    found = _focused(_article_sentences(article), question, 2)
-    wanted = set(stems(question))
-    return [s for s in found if s not in said and wanted & set(stems(s))]
+    wanted = _content_stems(question)  # "can we object?" -> {"object"}: a sentence sharing only "we" is no answer
+    whole = list(dict.fromkeys(s for s in _article_sentences(article) if s.rstrip()[-1:] in ".!"))
+    overlap = {s: len(wanted & _content_stems(s)) for s in whole}
+    most = max(overlap.values(), default=0)
+    if not most or any(overlap[s] == most and s in said for s in whole):
+        return []  # nothing here is about it, or the reply already holds the closest sentence
+    best = sorted((s for s in whole if overlap[s]), key=lambda s: -overlap[s])[:2]
+    return _standalone([s for s in whole if s in best and s not in said], whole)
+
+
+def _content_stems(text: str) -> set[str]:
+    return set(stems(" ".join(w for w in re.findall(r"[\w']+", text.lower()) if w not in STOPWORDS_EN_PLUS)))
 
 
 def _article_sentences(article: Article) -> list[str]:
