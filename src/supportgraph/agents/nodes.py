@@ -132,15 +132,19 @@ def retrieve(state: SupportState, runtime: Runtime[AgentContext]) -> Command:
     exclude = state.get("offered", []) if state.get("intent") == "retry" else []
     hits, confidence = _hits(retriever, query, exclude)
     also = []
+
+    def first_article(found: list[dict]) -> bool:
+        return bool(found and hits and found[0]["id"] == hits[0]["id"])
+
     for question in (state.get("questions") or [])[1:]:
         other, other_confidence = _hits(retriever, question, exclude)
         if other_confidence < brief.escalation.min_confidence:
             # Not found alone, it may lean on the first question ("..., and how do they differ?"): with its words.
             joint, joint_confidence = _hits(retriever, f"{query} {question}", exclude)
-            if joint_confidence > other_confidence or (joint and hits and joint[0]["id"] == hits[0]["id"]):
+            if joint_confidence > other_confidence or first_article(joint):
                 other, other_confidence = joint, joint_confidence
-        same = bool(other and hits and other[0]["id"] == hits[0]["id"])  # one article answers both
-        also.append({"question": question, "hits": other, "confidence": other_confidence, "same_article": same})
+        also.append({"question": question, "hits": other, "confidence": other_confidence,
+                     "same_article": first_article(other)})  # one article answers both
     update = {}
     if also and also[0]["confidence"] > confidence and also[0]["hits"] and not also[0]["same_article"]:
         # Lead with the question we can answer (its summary leads too); the other gets its own (honest) line.

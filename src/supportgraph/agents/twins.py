@@ -41,10 +41,12 @@ _US_AFTER = re.compile(r"(to|for|with|from|at|by|of|tell|give|send|email|call|as
 _PAST = {"get": "got", "send": "sent", "go": "went", "see": "saw", "pay": "paid", "take": "took", "make": "made",
          "lose": "lost", "buy": "bought", "give": "gave", "find": "found", "say": "said", "tell": "told",
          "put": "put", "set": "set", "cut": "cut", "do": "did", "have": "had", "come": "came", "stop": "stopped"}
-_AUX = r"(do|does|did|can|could|will|would|should|is|are|am|was|were|have|has)"
-_SUBJECTS = r"(i|we|you|it|they|there|anyone|anybody|someone|somebody|my|our|your|the|this|that|a|an)"
+_AUX_WORDS = ("do", "does", "did", "can", "could", "will", "would", "should", "is", "are", "am", "was", "were", "have",
+              "has")
+_AUX = f"({'|'.join(_AUX_WORDS)})"
 _COPULAS = ("is", "are", "was", "were")
 _DETERMINERS = ("my", "our", "your", "the", "this", "that", "a", "an")
+_SUBJECTS = f"({'|'.join(('i', 'we', 'you', 'it', 'they', 'there', 'anyone', 'anybody', 'someone', 'somebody') + _DETERMINERS)})"
 MAX_SUMMARY_WORDS = 30
 # A matched passage shorter than this is a heading's worth ("Money for tuition"), not an answer. Chosen by
 # reading; docs/benchmarks.md#retrieval-quality gives answer similarity at 6, 12 and 20.
@@ -96,7 +98,7 @@ _PREPOSITIONS = frozenset("of for to in on at by with from about between into li
 # Words that open a clause of their own: the asked-about thing ends before them.
 _CLAUSE_OPENERS = frozenset("if when whenever while because since so that which who whom whose where unless once "
                             "compared versus vs although though whether".split())
-_VERBS = frozenset("do does did can could will would should is are am was were have has had may might must".split())
+_VERBS = frozenset(_AUX_WORDS + ("had", "may", "might", "must"))
 _LONG_TAIL = 6  # more words than this after the noun and the copula goes right after the noun, not at the end
 
 
@@ -291,14 +293,20 @@ def _standalone(chosen: list[str], whole: list[str]) -> list[str]:
     return kept
 
 
+def _overlaps(candidates: list[str], question: str, words) -> tuple[list[str], dict[str, int]]:
+    """The complete statements among ``candidates`` (a question, a list item or a line ending in ':' never
+    answers), once each, with how many of the question's ``words`` each shares."""
+    whole = list(dict.fromkeys(c for c in candidates if c.rstrip()[-1:] in ".!"))
+    wanted = words(question)
+    return whole, {c: len(wanted & words(c)) for c in whole}
+
+
 def _focused(candidates: list[str], question: str, n: int) -> list[str]:
     """The ``n`` sentences sharing most words with the question, in the article's order (the first
     ``n`` when none shares any), each that points back with the sentence before it. Only complete
     statements: not a question, a list item or a line ending in ':'."""
-    whole = list(dict.fromkeys(c for c in candidates if c.rstrip()[-1:] in ".!"))  # a question never answers
-    wanted = set(stems(question))
-    overlap = {c: len(wanted & set(stems(c))) for c in whole}
-    if not wanted or not any(overlap.values()):
+    whole, overlap = _overlaps(candidates, question, lambda text: set(stems(text)))
+    if not any(overlap.values()):
         return _standalone(whole[:n], whole)
     best = sorted(whole, key=lambda c: -overlap[c])[:n]
     return _standalone([c for c in whole if c in best and overlap[c]], whole)
@@ -361,18 +369,13 @@ def more_from_article(article: Article, question: str, shown: list[str]) -> list
     """For a second question the same article answers ("..., and can we object?"): the article's sentences
     that share most words with it and are not already in the reply; none when the reply says it already."""
     said = " ".join(shown)
-    wanted = _content_stems(question)  # "can we object?" -> {"object"}: a sentence sharing only "we" is no answer
-    whole = list(dict.fromkeys(s for s in _article_sentences(article) if s.rstrip()[-1:] in ".!"))
-    overlap = {s: len(wanted & _content_stems(s)) for s in whole}
+    # Content words only: "can we object?" is about "object", and a sentence sharing only "we" is no answer.
+    whole, overlap = _overlaps(_article_sentences(article), question, grounding.content_stems)
     most = max(overlap.values(), default=0)
     if not most or any(overlap[s] == most and s in said for s in whole):
         return []  # nothing here is about it, or the reply already holds the closest sentence
     best = sorted((s for s in whole if overlap[s]), key=lambda s: -overlap[s])[:2]
     return _standalone([s for s in whole if s in best and s not in said], whole)
-
-
-def _content_stems(text: str) -> set[str]:
-    return set(stems(" ".join(w for w in re.findall(r"[\w']+", text.lower()) if w not in STOPWORDS_EN_PLUS)))
 
 
 def _article_sentences(article: Article) -> list[str]:
