@@ -254,10 +254,14 @@ class Verdict:
     rules: list[str] = field(default_factory=list)        # rules that matched (of RULES)
     attack_sentences: list[str] = field(default_factory=list)
     question: str = ""    # for an attack: the support question asked beside it, if any ("" when nothing is left)
+    about_the_subject: bool = False  # one question about the subject, not addressed to the assistant
 
     @property
     def suspicious(self) -> bool:
-        return self.attack or self.score >= SUSPICIOUS
+        """Whether the reply must not repeat the message. A question about the subject is exempt, as it is from
+        the classifier's verdict: help centres about other things than ours score 0.1-0.6 on plain questions
+        ("what is VA disability compensation?"), and none of the labelled attacks the detector misses is one."""
+        return self.attack or (self.score >= SUSPICIOUS and not self.about_the_subject)
 
 
 def rule_hits(text: str) -> list[str]:
@@ -286,7 +290,7 @@ def detect(text: str, model: Classifier | None = None) -> Verdict:
     if len(parts) == 1:
         rules = rule_hits(text)
         attack = bool(rules) or _classified(text, whole_score, THRESHOLD)
-        return Verdict(attack, whole_score, rules, [text] if attack else [])
+        return Verdict(attack, whole_score, rules, [text] if attack else [], about_the_subject=_asked_about(text))
     sentence_rules = [rule_hits(s) for s in parts]
     bad = [bool(r) or _classified(s, p, SENTENCE_THRESHOLD) for s, r, p in zip(parts, sentence_rules, scores)]
     attack = _classified(text, whole_score, THRESHOLD) or any(bad)
