@@ -148,9 +148,24 @@ def test_a_policy_is_cited_beside_an_answer_of_its_own_product_area(policy_area,
 
 def test_an_abbreviation_does_not_cut_a_sentence_in_two():
     text = "Mail the form to the U.S. Postal Service by 5 p.m. on Friday. Use Form No. 7 (e.g. for refunds).\n" \
-           "Can it be sent twice? No. Send it once."
+           "Can it be sent twice? No. Send it once. A N.Y. License is valid in D.C. too."
     assert prose_sentences(text) == ["Mail the form to the U.S. Postal Service by 5 p.m. on Friday.",
-                                     "Use Form No. 7 (e.g. for refunds).", "Can it be sent twice?", "Send it once."]
+                                     "Use Form No. 7 (e.g. for refunds).", "Can it be sent twice?", "Send it once.",
+                                     "A N.Y. License is valid in D.C. too."]
+
+
+def test_a_sentence_repeated_with_a_heading_run_into_it_or_spaced_differently_is_kept_once():
+    # Found in answers on a scraped documentation set: "4. Claude decides to use a tool Claude assesses if any tools
+    # can help ..." and "5. The API response has a stop_reason of tool_use , signaling ..." repeated steps 1 and 3.
+    text = ("2Claude decides to use a tool\nClaude assesses if any tools can help with the query.\n"
+            "The API response has a stop_reason of tool_use, signaling intent.\n"
+            "Claude decides to use a tool Claude assesses if any tools can help with the query.\n"
+            "The API response has a stop_reason of tool_use , signaling intent.\n"
+            "If you are an admin, Open the billing page and pay the invoice.\nOpen the billing page and pay the invoice.")
+    assert prose_sentences(text) == ["Claude assesses if any tools can help with the query.",
+                                     "The API response has a stop_reason of tool_use, signaling intent.",
+                                     "If you are an admin, Open the billing page and pay the invoice.",
+                                     "Open the billing page and pay the invoice."]
 
 
 LONE_NUMBER = """---

@@ -143,6 +143,13 @@ def test_ordinary_passages_are_not_injection(text):
     ("What is your refund policy?", "You'd like to know what our refund policy is."),
     ("Is your service down?", "You'd like to know whether our service is down."),
     ("Why is my account locked?", "You'd like to know why your account is locked."),  # not an identity question
+    # Found in doc2dial's answers: "You need help getting a N.Y.", "You're being curious about what benefits may
+    # you be due." and "You want we to act as ...".
+    ("I need help getting a N.Y. License", "You need help getting a N.Y. License."),
+    ("Hi, i'm curious about what benefits may I be due. Could you help me with that?",
+     "You're curious about what benefits you may be due."),
+    ("I want to know when can I apply for retirement", "You want to know when you can apply for retirement."),
+    ("I want you to act as my advisor for retirement.", "You want us to act as your advisor for retirement."),
 ])
 def test_summary_is_one_sentence_in_second_person(message, summary):
     assert summarize_issue(message) == summary

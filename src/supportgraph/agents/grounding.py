@@ -128,7 +128,8 @@ were werent what when where which while who whom why will with wont would wouldn
 your yours yourself yourselves also just may might must shall us via e g ie eg etc yes ok please s t ll re ve
 d m get gets got one
 """.split())
-_ABBREVIATIONS = re.compile(r"(?:\b(?:e\.g|i\.e|etc|vs|approx|incl|dr|mr|mrs|ms|st|jr|sr|u\.s|a\.m|p\.m|"
+# An initialism ("U.S.", "N.Y.", "e.g.", "p.m.") is far likelier mid-sentence than at a sentence's end.
+_ABBREVIATIONS = re.compile(r"(?:\b(?:[a-z](?:\.[a-z])+|etc|vs|approx|incl|dr|mr|mrs|ms|st|jr|sr|"
                             r"fig|ca|cf|min|max|dept|est|inc|ltd|co)\.)$", re.IGNORECASE)
 _NUMBER_SIGN = re.compile(r"\bnos?\.$", re.IGNORECASE)  # "No. 5", but "Can I? No. You..." ends a sentence
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")

@@ -37,7 +37,7 @@ _SWAP = {"i was": "you were", "i am": "you are", "i wasn't": "you weren't", "i":
 _PERSON_WORD = re.compile(r"\b(i was|i am|i wasn't|i'm|im|i've|i'd|i'll|i|me|my|mine|myself|we're|we've|we|our|ours|"
                           r"us|ourselves|you|your|yours|yourself)\b", re.IGNORECASE)
 _US_AFTER = re.compile(r"(to|for|with|from|at|by|of|tell|give|send|email|call|ask|help|contact|pay|let|"
-                       r"charged|charge|told|emailed|sent)$", re.IGNORECASE)
+                       r"charged|charge|told|emailed|sent|want|wanted|need|needed|like|expect|expected)$", re.IGNORECASE)
 _PAST = {"get": "got", "send": "sent", "go": "went", "see": "saw", "pay": "paid", "take": "took", "make": "made",
          "lose": "lost", "buy": "bought", "give": "gave", "find": "found", "say": "said", "tell": "told",
          "put": "put", "set": "set", "cut": "cut", "do": "did", "have": "had", "come": "came", "stop": "stopped"}
@@ -172,8 +172,15 @@ def _capped(text: str) -> str:
     return " ".join(words[:MAX_SUMMARY_WORDS]) + "..." if len(words) > MAX_SUMMARY_WORDS else text
 
 
+# A question inside a statement keeps statement order: "I'm curious what benefits may I be due" -> "... what
+# benefits I may be due". Only a pronoun subject: where a noun subject ends needs a parser.
+_EMBEDDED_QUESTION = re.compile(r"\b(what|which|how|when|where|why|whether|who)((?:\s+[\w'-]+){0,3}?)\s+"
+                                r"(can|could|may|might|should|would|will|must|am|is|are|was|were)\s+"
+                                r"(i|we|you|he|she|they|it)\b", re.IGNORECASE)
+
+
 def _statement_sentence(text: str) -> str:
-    text = _swap_persons(text).rstrip(" .!?,;")
+    text = _swap_persons(_EMBEDDED_QUESTION.sub(r"\1\2 \4 \3", text)).rstrip(" .!?,;")
     return text[0].upper() + text[1:] + "."
 
 
@@ -240,6 +247,7 @@ def prose_sentences(text: str, list_items: bool = True) -> list[str]:
     that export ran into the text: it is left out (alone, it is the answer), unless it follows a
     line ending in ':' (a list whose markers were lost)."""
     found: dict[str, bool] = {}  # sentence -> a loose fragment
+    seen: set[str] = set()
     after_colon = False
     for line in text.splitlines():
         line = line.strip()
@@ -249,11 +257,14 @@ def prose_sentences(text: str, list_items: bool = True) -> list[str]:
         after_colon = line.endswith(":") or (after_colon and line[-1:] not in ".!?")
         line = re.sub(r"(\*\*|__|`)", "", _LIST_ITEM.sub("", line))
         for sentence in sentences(line):
-            if len(sentence.split()) >= 3 and sentence not in found and not looks_like_injection(sentence):
+            if len(sentence.split()) >= 3 and _key(sentence) not in seen and not looks_like_injection(sentence):
                 found[sentence] = not in_list and not _SENTENCE_END.search(sentence)
-    # A sentence repeated with more after it ("... formats, specifically:" then the same with the list run on) once.
+                seen.add(_key(sentence))
+    # A sentence repeated with more after it ("... formats, specifically:" then the same with the list run on) once,
+    # and once without a heading the export ran into it ("Claude decides to use a tool Claude assesses ...").
     ordered = sorted(found)
-    found = {s: loose for s, loose in found.items() if not _has_longer(s, ordered)}
+    endings = _endings(found)
+    found = {s: loose for s, loose in found.items() if not _has_longer(s, ordered) and not _has_heading_run_in(s, endings)}
     complete = [s for s, loose in found.items() if not loose]
     return [s for s, loose in found.items() if not loose or not complete]
 
@@ -263,6 +274,33 @@ def _has_longer(sentence: str, ordered: list[str]) -> bool:
     stem = sentence.rstrip(":")
     at = bisect.bisect_left(ordered, stem)
     return any(other != sentence for other in itertools.takewhile(lambda o: o.startswith(stem), ordered[at:]))
+
+
+def _key(sentence: str) -> str:
+    """What makes two sentences the same: not the spaces an export left before punctuation ("tool_use , signaling")."""
+    return re.sub(r"\s+(?=[,.;:!?)])", "", sentence)
+
+
+_RUN_IN = 4  # words a sentence needs before a longer line that ends with it counts as a heading run into it
+
+
+def _endings(found: dict[str, bool]) -> dict[tuple[str, ...], list[str]]:
+    """The sentences that could have a heading run into them elsewhere, by their last three words."""
+    endings: dict[tuple[str, ...], list[str]] = {}
+    for sentence in found:
+        if len(sentence.split()) >= _RUN_IN and sentence[:1].isupper():
+            endings.setdefault(tuple(sentence.split()[-3:]), []).append(sentence)
+    return endings
+
+
+def _has_heading_run_in(sentence: str, endings: dict[tuple[str, ...], list[str]]) -> bool:
+    """Whether the sentence is another one with words before it that a stop or comma does not close (a
+    heading: "Example metrics Quantitative metrics: ..."; "If you are an admin, Open ..." is a sentence)."""
+    for other in endings.get(tuple(sentence.split()[-3:]), ()):
+        lead = sentence[:-len(other)]
+        if other != sentence and sentence.endswith(other) and lead.strip() and lead.rstrip()[-1] not in ",;:(-–—":
+            return True
+    return False
 
 
 def _starts_mid_sentence(sentence: str) -> bool:
