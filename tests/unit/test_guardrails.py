@@ -150,6 +150,28 @@ def test_ordinary_passages_are_not_injection(text):
      "You're curious about what benefits you may be due."),
     ("I want to know when can I apply for retirement", "You want to know when you can apply for retirement."),
     ("I want you to act as my advisor for retirement.", "You want us to act as your advisor for retirement."),
+    # Found in covid-faq's and anthropic-docs' answers: "back to the you", "You asked: do pregnant women ...?",
+    # "what does community spread mean", "how we can access ...", "Show you information about ...".
+    ("Can I travel to the US?", "You'd like to know whether you can travel to the US."),
+    ("Do pregnant women pass COVID-19 to their newborn?",
+     "You'd like to know whether pregnant women pass COVID-19 to their newborn."),
+    ("What cleaning products do hospitals use?", "You'd like to know what cleaning products hospitals use."),
+    ("What to do if my flight is cancelled?", "You'd like to know what to do if your flight is cancelled."),
+    ("What does community spread mean?", "You'd like to know what community spread means."),
+    ("Why might somebody blame others because of Covid?",
+     "You'd like to know why somebody might blame others because of Covid."),
+    ("How can you access and deploy Voyage embeddings on AWS Marketplace?",
+     "You'd like to know how to access and deploy Voyage embeddings on AWS Marketplace."),
+    ("How do you calculate the fee?", "You'd like to know how we calculate the fee."),
+    ("Hi, show me information about Camp Lejeune water contamination", "You'd like to know about Camp Lejeune "
+     "water contamination."),
+    ("Hello. I need information about the work study program please.",
+     "You need information about the work study program."),
+    ("What are these recovery codes for and what happens when I run out?",
+     "You'd like to know what these recovery codes are for and what happens when you run out."),
+    ("When deciding whether to use chain-of-thought for a task, what are two key factors to consider?",
+     "You'd like to know what two key factors to consider are when deciding whether to use chain-of-thought for "
+     "a task."),
 ])
 def test_summary_is_one_sentence_in_second_person(message, summary):
     assert summarize_issue(message) == summary

@@ -41,11 +41,11 @@ _US_AFTER = re.compile(r"(to|for|with|from|at|by|of|tell|give|send|email|call|as
 _PAST = {"get": "got", "send": "sent", "go": "went", "see": "saw", "pay": "paid", "take": "took", "make": "made",
          "lose": "lost", "buy": "bought", "give": "gave", "find": "found", "say": "said", "tell": "told",
          "put": "put", "set": "set", "cut": "cut", "do": "did", "have": "had", "come": "came", "stop": "stopped"}
-_AUX_WORDS = ("do", "does", "did", "can", "could", "will", "would", "should", "is", "are", "am", "was", "were", "have",
-              "has")
+_AUX_WORDS = ("do", "does", "did", "can", "could", "will", "would", "should", "may", "might", "must", "is", "are", "am",
+              "was", "were", "have", "has")
 _AUX = f"({'|'.join(_AUX_WORDS)})"
 _COPULAS = ("is", "are", "was", "were")
-_DETERMINERS = ("my", "our", "your", "the", "this", "that", "a", "an")
+_DETERMINERS = ("my", "our", "your", "the", "this", "that", "these", "those", "a", "an", "some", "two", "three")
 _SUBJECTS = f"({'|'.join(('i', 'we', 'you', 'it', 'they', 'there', 'anyone', 'anybody', 'someone', 'somebody') + _DETERMINERS)})"
 MAX_SUMMARY_WORDS = 30
 # A matched passage shorter than this is a heading's worth ("Money for tuition"), not an answer. Chosen by
@@ -60,6 +60,8 @@ def sentences(text: str) -> list[str]:
 def _swap_persons(text: str) -> str:
     def swap(match: re.Match) -> str:
         word = match.group(0).lower()
+        if match.group(0) == "US":  # the country
+            return "US"
         if word == "you":  # us as the object, we as the subject
             before = text[:match.start()].split()
             return "us" if before and _US_AFTER.match(before[-1].strip(",")) else "we"
@@ -98,7 +100,9 @@ _PREPOSITIONS = frozenset("of for to in on at by with from about between into li
 # Words that open a clause of their own: the asked-about thing ends before them.
 _CLAUSE_OPENERS = frozenset("if when whenever while because since so that which who whom whose where unless once "
                             "compared versus vs although though whether".split())
-_VERBS = frozenset(_AUX_WORDS + ("had", "may", "might", "must"))
+_VERBS = frozenset(_AUX_WORDS + ("had",))
+_WH_WORDS = frozenset("what which who how why where when".split())  # "... for and what happens": a second question
+_WH = "what|which|where|when|why|who|how many|how much|how long|how often|how"
 _LONG_TAIL = 6  # more words than this after the noun and the copula goes right after the noun, not at the end
 
 
@@ -108,8 +112,8 @@ def _identity_clause(words: list[str], copula: str) -> str:
     the thing ends is read from function words, not parsed: up to a clause of its own, and within that up to
     its first preposition when a long phrase follows (a participle keeps the whole phrase: "used by X")."""
     plain = [w.lower().strip(",;:") for w in words]
-    end = next((i for i in range(1, len(words)) if plain[i] in _CLAUSE_OPENERS or words[i - 1].endswith(",")),
-               len(words))
+    end = next((i for i in range(1, len(words)) if plain[i] in _CLAUSE_OPENERS or words[i - 1].endswith(",")
+                or plain[i] in ("and", "or") and i + 1 < len(words) and plain[i + 1] in _WH_WORDS), len(words))
     thing, rest = words[:end], words[end:]
     core = next((i for i in range(1, end) if plain[i] in _PREPOSITIONS | _VERBS), end)
     participle = any(w.endswith("ed") for w in plain[2:core])
@@ -127,9 +131,9 @@ def _identity_clause(words: list[str], copula: str) -> str:
     return " ".join(before + [copula + comma] + after + rest)
 
 
-# A request for information put as a question to us ("Could you please give me some information about
-# X?"): what they would like to know is X, not whether we could.
-_TELL_ME = re.compile(r"^(?:can|could|would|will)\s+you\s+(?:please\s+)?(?:tell|give|send|show)\s+(?:me|us)\s+"
+# A request for information put as a question to us or as a request ("Could you please give me some information
+# about X?", "Show me information about X"): what they would like to know is X, not whether we could.
+_TELL_ME = re.compile(r"^(?:(?:can|could|would|will)\s+you\s+)?(?:please\s+)?(?:tell|give|send|show)\s+(?:me|us)\s+"
                       r"(?:(?:some|more|any|additional|further|the)\s+)?(?:(?:information|info|details)\s+)?"
                       r"(about|on|regarding|how|what|when|where|whether|if|why|which|who)\s+(.+)$", re.IGNORECASE)
 
@@ -141,15 +145,18 @@ def _as_statement(question: str) -> str | None:
     if request:
         word = {"on": "about", "regarding": "about", "if": "whether"}.get(request.group(1).lower(), request.group(1).lower())
         return f"{word} {_swap_persons(request.group(2))}"
-    how = re.match(r"^(how|where|when)\s+(do|can|should|could)\s+(i|we)\s+(.+)$", q, re.IGNORECASE)
+    how = re.match(r"^(how|where|when)\s+(?:(?:do|can|should|could)\s+(?:i|we)|(?:can|should|could)\s+you)\s+(.+)$", q,
+                   re.IGNORECASE)  # "How can you export ..." asks how one does it
     if how:
-        return f"{how.group(1).lower()} to {_swap_persons(how.group(4))}"
+        return f"{how.group(1).lower()} to {_swap_persons(how.group(2))}"
+    means = re.match(r"^what\s+(does|do)\s+(.+?)\s+mean$", q, re.IGNORECASE)
+    if means:
+        return f"what {_swap_persons(means.group(2))} {'means' if means.group(1).lower() == 'does' else 'mean'}"
     yes_no = re.match(rf"^{_AUX}\s+{_SUBJECTS}\b\s*(.*)$", q, re.IGNORECASE)
     if yes_no:
         clause = _clause(yes_no.group(2), yes_no.group(1).lower(), yes_no.group(3))
         return f"whether {clause}" if clause else None
-    wh = re.match(rf"^(what|which|where|when|why|who|how many|how much|how long|how often|how)\s+(.*?){_AUX}\s+"
-                  rf"{_SUBJECTS}\b\s*(.*)$", q, re.IGNORECASE)
+    wh = re.match(rf"^({_WH})\s+(.*?){_AUX}\s+{_SUBJECTS}\b\s*(.*)$", q, re.IGNORECASE)
     if wh and wh.group(1).lower() in ("what", "which", "who") and wh.group(3).lower() in _COPULAS \
             and wh.group(4).lower() in _DETERMINERS:  # "what is the feedback center for" -> "what the ... is for"
         named = _identity_clause(f"{wh.group(4)} {wh.group(5)}".split(), wh.group(3).lower())
@@ -157,10 +164,27 @@ def _as_statement(question: str) -> str | None:
     if wh:
         clause = _clause(wh.group(4), wh.group(3).lower(), wh.group(5))
         return f"{wh.group(1).lower()} {wh.group(2)}{clause}" if clause else None
+    after_do = _without_do(q)
+    if after_do:
+        return after_do
     wh_subject = re.match(r"^(what|which|who)\s+(.+)$", q, re.IGNORECASE)  # "what happens to my files"
     if wh_subject:
         return f"{wh_subject.group(1).lower()} {_swap_persons(wh_subject.group(2))}"
     return None
+
+
+def _without_do(q: str) -> str | None:
+    """After "do" the subject, however long, is followed by the verb as a statement has it: "do pregnant women
+    pass it on" -> "whether pregnant women pass it on" ("does" and "did" move their tense onto a verb a parser
+    must find). Not when "do" is the verb itself: "what to do if ...", "what shall I do at work"."""
+    found = re.match(rf"^(?:({_WH})\s+(.*?))?\bdo\s+(?!not\b)(.+)$", q, re.IGNORECASE)
+    if not found:
+        return None
+    wh, between, rest = found.group(1), (found.group(2) or "").lower().split(), found.group(3)
+    if set(between) & (set(_AUX_WORDS) | {"to", "shall", "i", "we", "you", "they"}) \
+            or rest.split()[0].lower() in _PREPOSITIONS | _CLAUSE_OPENERS:
+        return None
+    return f"{wh.lower()} {found.group(2)}{_swap_persons(rest)}" if wh else f"whether {_swap_persons(rest)}"
 
 
 _QUESTION_START = re.compile(rf"^(how|what|which|where|when|why|who|{_AUX})\b", re.IGNORECASE)
@@ -194,6 +218,9 @@ def _issue_weight(sentence: str) -> tuple[int, int, bool]:
     return len(SIGNAL_WORDS.findall(sentence)), len(said), asks
 
 
+_TRAILING_PLEASE = re.compile(r"[\s,]+please(?=[\s.!?]*$)", re.IGNORECASE)  # "info about X, please."
+
+
 def summarize_issue(message: str) -> str:
     """One sentence, in the second person, saying what the customer needs (never empty)."""
     candidates = [FILLER.sub("", GREETING.sub("", s)).strip(" ,") for s in sentences(message)]
@@ -202,11 +229,11 @@ def summarize_issue(message: str) -> str:
     candidates = [c for c in candidates if not ONLY_HELP.match(c)] or candidates
     if not candidates:
         return "You got in touch with us."
-    best = max(candidates, key=_issue_weight)
+    best = _TRAILING_PLEASE.sub("", max(candidates, key=_issue_weight))
     # What happened, then what they ask about it: "..., how do I do that?" (the intent reader joins a clause it
     # split there back the same way, intent.joined).
     context, _, question = COMMA_QUESTION.sub("\n", best, count=1).partition("\n")
-    if question and len(context.split()) >= 3 and not _QUESTION_START.match(context):
+    if question and len(context.split()) >= 3 and (not _QUESTION_START.match(context) or _CONDITION.match(context)):
         if ONLY_HELP.match(question):
             return _statement_sentence(_capped(context))
         statement = _as_statement(question)
@@ -216,7 +243,7 @@ def summarize_issue(message: str) -> str:
         if statement:
             return f"{_statement_sentence(_capped(context))[:-1]}, and you'd like to know {statement}."
     best = _capped(best)
-    if _QUESTION_START.match(best):
+    if _QUESTION_START.match(best) or _TELL_ME.match(best.rstrip(" ?!.")):
         statement = _as_statement(best)
         if statement:
             return f"You'd like to know {statement}."
