@@ -159,3 +159,23 @@ def test_a_problem_told_then_asked_about_is_summarised_as_one_sentence(real_agen
     reply = real_agent.ask("hi, the app keeps crashing on my iPhone, how do I fix it?")
     assert reply.summary == "The app keeps crashing on your iPhone, and you'd like to know how to fix it."
     assert reply.outcome == "answered"
+
+
+# Found trying openers a customer types first: "It doesn't work" and "I need help" got "You're welcome.", "Can
+# you help me?" got "That's outside what I can help with", "I have a problem" was handed to a person.
+@pytest.mark.parametrize("message", ["It doesn't work", "I need help", "Can you help me?", "I have a problem",
+                                     "error"])
+def test_a_first_message_that_says_nothing_about_what_gets_one_question_back(real_agent, message):
+    reply = real_agent.ask(message, thread_id="t")
+    assert reply.outcome == "clarify" and "asked_what_about" in reply.flags and reply.handoff is None
+    assert "What were you trying to do" in reply.answer and "welcome" not in reply.answer
+    told = real_agent.ask("I was charged twice this month", thread_id="t")
+    assert told.outcome == "answered" and told.citations[0].id == "ts-duplicate-charge"
+    assert told.summary == "You were charged twice this month."
+
+
+def test_the_question_about_what_is_asked_once(real_agent):
+    real_agent.ask("It doesn't work", thread_id="t")
+    again = real_agent.ask("it still doesn't work", thread_id="t")
+    assert "asked_what_about" not in again.flags and "What were you trying to do" not in again.answer
+    assert again.outcome in ("escalated", "answered")

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
+from bm25s.stopwords import STOPWORDS_EN_PLUS
 
 from supportgraph.agents.intent_examples import EXAMPLES, OTHER_PRODUCTS
 from supportgraph.knowledge.embedding import Embedder
@@ -309,6 +310,25 @@ def words_of(texts) -> frozenset[str]:
     return frozenset(word for text in texts for word in re.findall(r"[a-z]+", text.lower()))
 
 
+# Words that ask for help or report trouble without saying with what ("It doesn't work", "I need help").
+_SAYS_NOTHING = frozenset("help helps helping problem problems issue issues trouble wrong broken break breaks work "
+                          "working works worked error errors need needs something anything nothing thing things "
+                          "question questions please fix support assist assistance hi hello hey want like know "
+                          "doesnt dont isnt cant wont not".split())
+
+
+def says_what(text: str) -> bool:
+    """Whether a message names what it is about: one word beyond stopwords and the words of a bare request for
+    help. "It doesn't work" and "Can you help me?" do not; "I can't log in" does."""
+    words = (w.replace("'", "") for w in re.findall(r"[\w']+", text.lower()))
+    return any(w not in STOPWORDS_EN_PLUS and w not in _SAYS_NOTHING for w in words)
+
+
+# A bare request for help ("help", "I need help", "please help me"): a problem not yet told, not thanks.
+_HELP_REQUEST = re.compile(r"^(?:(?:i|we)\s+(?:really\s+)?(?:need|want|would like)\s+(?:some\s+)?help|(?:please\s+)?help"
+                           r"(?:\s+(?:me|us))?(?:\s+please)?)\W*$", re.IGNORECASE)
+
+
 def is_question(text: str) -> bool:
     return text.rstrip().endswith("?") or (bool(_QUESTION_START.match(text)) and len(text.split()) >= 3)
 
@@ -345,6 +365,7 @@ class IntentClassifier:
         self.warm_up()
         parts = split_clauses(message) or [(message.strip(), False, False, False)]
         follow_up = awaiting in ("confirm", "clarify")
+        alone = sum(not _GREETING.match(part[0]) for part in parts) == 1  # all the message says, beside a "hi"
         vectors = np.asarray(self.embedder.embed([part[0] for part in parts] + [previous_issue or "-"]))
         allowed = ("question", "problem", "greeting", "thanks", "ack", "off_topic")  # a person: rules only
         guesses = self.nearest_act(vectors[:-1], allowed + (("affirm", "deny") if follow_up else ()))
@@ -364,6 +385,9 @@ class IntentClassifier:
                 act = "thanks"
             elif polarity:
                 act = "affirm" if polarity > 0 else "deny"
+            elif not follow_up and alone and (ONLY_HELP.match(text) or _HELP_REQUEST.match(text)
+                                              or guess in ("thanks", "ack", "off_topic") and outcome_polarity(text) < 0):
+                act = "problem"  # "I need help" or "It doesn't work" opening a chat: a problem not yet told
             elif (guess in SMALL_TALK and (is_question(text) or len(text.split()) > 6)
                   and not _THANKS.match(text) and not _PLEASANTRY.match(text)):
                 act = self.nearest_act(vector[None, :], ("question", "problem", "off_topic"))[0]  # too long for a "hi"

@@ -13,6 +13,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from supportgraph.agents import llm_steps, routing, twins
+from supportgraph.agents.intent import says_what
 from supportgraph.agents.state import TURN_FIELDS, AgentContext, SupportState
 from supportgraph.knowledge.calibration import FEATURES, features
 
@@ -20,6 +21,8 @@ DEVICE_LABELS = {"ios": "iOS", "android": "Android", "windows": "Windows", "mac"
 RETRIEVE_K = 5
 RELATED_MARGIN = 0.08  # a policy this close (cosine) to the best article is cited beside it
 MAX_QUESTIONS = 2      # questions answered in one reply; more are asked to come one at a time
+ISSUE = "issue"        # in ``asked``: we asked what the issue is (the message said nothing about it)
+NOTHING_SAID = "nothing_said"  # the chat reply's kind for that question
 
 
 def guard(state: SupportState, runtime: Runtime[AgentContext]) -> dict:
@@ -67,7 +70,12 @@ def summarize(state: SupportState, runtime: Runtime[AgentContext]) -> Command:
     if topic:
         update["flags"] = state["flags"] + [f"topic:{topic.id}"]
     in_progress = bool(state.get("awaiting") and state.get("summary"))
-    if intent == "human" or topic:
+    # "It doesn't work", "I need help": ask what about, once; asked again, retrieval tries what there is.
+    says_nothing = intent == "new_issue" and not says_what(reading.text or message) \
+        and ISSUE not in (state.get("asked") or [])
+    if says_nothing:
+        update.update(small_talk=NOTHING_SAID, asked=[ISSUE])
+    elif intent == "human" or topic:
         update["summary"] = state["summary"] if in_progress else twins.summarize_issue(reading.text or message)
         if not in_progress:
             update["issue"] = reading.text or message
@@ -85,7 +93,7 @@ def summarize(state: SupportState, runtime: Runtime[AgentContext]) -> Command:
             update["flags"] = update.get("flags", state["flags"]) + ["resolved_previous"]
         if len(questions) > MAX_QUESTIONS:
             update["flags"] = update.get("flags", state["flags"]) + ["more_questions"]
-    route = routing.after_understanding(intent, topic.reason if topic else None)
+    route = routing.after_understanding(intent, topic.reason if topic else None, says_nothing)
     return Command(goto=route.next, update=update | ({"escalation_reason": route.reason} if route.reason else {}))
 
 
@@ -339,6 +347,9 @@ def chat(state: SupportState, runtime: Runtime[AgentContext]) -> dict:
         reply, flag = "No problem, take your time. Did it work? Just tell me here when you've tried it.", "small_talk"
     elif kind == "greeting":
         reply, flag = f"Hi! I'm {name}: I can help with {brief.scope}. What can I help you with?", "small_talk"
+    elif kind == NOTHING_SAID:
+        reply, flag = ("I'm happy to help. What were you trying to do, and what happened? A sentence or two is "
+                       "enough, and the exact error message if you saw one."), "asked_what_about"
     else:
         reply, flag = "You're welcome. Is there anything else I can help with?", "small_talk"
     return {"outcome": "clarify", "reply": reply, "flags": state["flags"] + [flag],

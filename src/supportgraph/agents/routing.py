@@ -24,14 +24,15 @@ class Route:
     reason: str = ""  # for an escalation: why, shown to the customer and to the person taking over
 
 
-def after_understanding(intent: str, forbidden_reason: str | None) -> Route:
+def after_understanding(intent: str, forbidden_reason: str | None, says_nothing: bool = False) -> Route:
     """After reading the message: what it asks for decides whether retrieval is needed at all.
-    (A request for a person still retrieves: the handoff can point at an article meanwhile.)"""
+    (A request for a person still retrieves: the handoff can point at an article meanwhile.) A new issue
+    that says nothing about what ("It doesn't work") gets one question back, not a guess."""
     if forbidden_reason:
         return Route("escalate", forbidden_reason)
     if intent == "resolved":
         return Route("close")
-    if intent == "small_talk":
+    if intent == "small_talk" or says_nothing:
         return Route("chat")
     return Route("retrieve")
 
