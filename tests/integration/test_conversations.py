@@ -179,3 +179,11 @@ def test_the_question_about_what_is_asked_once(real_agent):
     again = real_agent.ask("it still doesn't work", thread_id="t")
     assert "asked_what_about" not in again.flags and "What were you trying to do" not in again.answer
     assert again.outcome in ("escalated", "answered")
+
+
+def test_another_problem_after_an_answer_is_a_new_issue_not_a_failed_fix(real_agent):
+    # Found trying it: "I have another problem" after an answer got "Sorry that didn't fix it" and the next article.
+    asked = after_an_answer(real_agent, "t", "I have another problem")
+    assert asked.outcome == "clarify" and "asked_what_about" in asked.flags and "didn't fix" not in asked.answer
+    told = real_agent.ask("How do I export my data?", thread_id="t")
+    assert told.outcome == "answered" and told.summary == "You'd like to know how to export your data."

@@ -10,7 +10,8 @@ pytestmark = pytest.mark.unit
 
 
 @pytest.mark.parametrize("message", ["It doesn't work", "help", "I need help", "Can you help me?", "I have a problem",
-                                     "it's broken", "Something is wrong", "error", "not working", "Hi, I have a question"])
+                                     "it's broken", "Something is wrong", "error", "not working", "Hi, I have a question",
+                                     "I have another problem"])
 def test_a_bare_request_for_help_says_nothing_about_what(message):
     assert not says_what(message)
 

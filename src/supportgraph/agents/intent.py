@@ -54,6 +54,9 @@ _NEW_TOPIC = re.compile(r"^(?:(?:and|oh|ok|okay|so)\s+)?(?:also|another (?:thing
                         r"random (?:q|question|thing)|(?:quick|other) (?:q|question)|"
                         r"different (?:question|topic|thing)|new question|next question|separate (?:q|question|thing|issue)|(?:but )?actually)\b[\s,:.-]*",
                         re.IGNORECASE)
+# ... or say so anywhere ("I have another problem", "there's a different issue now").
+_ANOTHER_ONE = re.compile(r"\b(?:another|a different|a new|a separate|one more)\s+(?:problem|issue|question|thing)\b",
+                          re.IGNORECASE)
 # A greeting before the request ("hi, how do I cancel?") is a clause of its own.
 _LEADING_GREETING = re.compile(r"^\W*((?:hi+|hello+|hey+|hiya|good (?:morning|afternoon|evening))(?: there| all| team)?)\b[\s,!.]+"
                                r"(?=\w)", re.IGNORECASE)
@@ -275,7 +278,7 @@ def split_clauses(message: str) -> list[tuple[str, bool, bool, bool]]:
         for number, contrasted in enumerate(_CONTRAST.split(sentence)):
             for at_comma, part in enumerate(COMMA_QUESTION.split(contrasted)):
                 part = part.strip(" ,")
-                new_topic = pending_topic or bool(_NEW_TOPIC.match(part))
+                new_topic = pending_topic or bool(_NEW_TOPIC.match(part)) or bool(_ANOTHER_ONE.search(part))
                 part = _NEW_TOPIC.sub("", part) if _NEW_TOPIC.match(part) else _OPENER.sub("", part)
                 part = part.strip(" ,-")
                 if not re.search(r"\w", part):
@@ -314,7 +317,7 @@ def words_of(texts) -> frozenset[str]:
 _SAYS_NOTHING = frozenset("help helps helping problem problems issue issues trouble wrong broken break breaks work "
                           "working works worked error errors need needs something anything nothing thing things "
                           "question questions please fix support assist assistance hi hello hey want like know "
-                          "doesnt dont isnt cant wont not".split())
+                          "doesnt dont isnt cant wont not another different new separate".split())
 
 
 def says_what(text: str) -> bool:
@@ -372,7 +375,8 @@ class IntentClassifier:
         clauses = []
         for (text, new_topic, contrast, after_comma), guess, vector in zip(parts, guesses, vectors[:-1]):
             # A question asks; it does not report how the fix went ("what happens if I cancel?").
-            polarity = outcome_polarity(text) if follow_up and not is_question(text) else 0.0
+            # Nor does a clause that opens another topic ("I have another problem").
+            polarity = outcome_polarity(text) if follow_up and not is_question(text) and not new_topic else 0.0
             if wants_person(text, human_patterns):
                 act = "human"
             elif _GREETING.match(text):
@@ -397,6 +401,8 @@ class IntentClassifier:
                 act = "question"
             elif act == "deny" and is_question(text) and not _ASKS_FOR_MORE.search(text):
                 act = "question"  # "what else can I try?" says it failed; "how do I pick a channel?" asks
+            elif act == "deny" and new_topic:
+                act = "problem"  # "I have another problem" reports nothing about the fix
             if act in CONTENT and about_another_product(text, kb_words, product):
                 act = "off_topic"
             same = bool(previous_issue) and float(vector @ vectors[-1]) >= SAME_TOPIC

@@ -353,7 +353,7 @@ def chat(state: SupportState, runtime: Runtime[AgentContext]) -> dict:
     else:
         reply, flag = "You're welcome. Is there anything else I can help with?", "small_talk"
     return {"outcome": "clarify", "reply": reply, "flags": state["flags"] + [flag],
-            "awaiting": awaiting if awaiting == "confirm" else None}
+            "awaiting": awaiting if awaiting == "confirm" and kind != NOTHING_SAID else None}
 
 
 def close(state: SupportState, runtime: Runtime[AgentContext]) -> dict:
