@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
-from bm25s.stopwords import STOPWORDS_EN_PLUS
 
+from supportgraph.agents.grounding import content_stems
 from supportgraph.agents.intent_examples import EXAMPLES, OTHER_PRODUCTS
 from supportgraph.knowledge.embedding import Embedder
 
@@ -45,9 +45,11 @@ _CONTRAST = re.compile(r"\s*,?\s+\b(?:but|though|although|however)\b[\s,]+", re.
 COMMA_QUESTION = re.compile(r",\s*(?:and\s+)?(?=(?:how|what|where|when|why|which|who)\b|(?:can|could|is|are|do|does|"
                              r"will|would|should)\s+(?:i|we|you|it|my|our|the|there|a|an|to|one|this|that|they)\b)",
                              re.IGNORECASE)
-# "Can you help me?" beside a request: not a question of its own (the summary and the questions to answer skip it).
-ONLY_HELP = re.compile(r"^(?:can|could|would|will)\s+(?:you|someone|anyone)\s+(?:please\s+)?help(?:\s+(?:me|us))?"
-                       r"(?:\s+with\s+(?:this|that|it))?\W*$", re.IGNORECASE)
+# A bare request for help ("Can you help me?", "I need help", "help me please"): beside a request, not a question
+# of its own (the summary and the questions to answer skip it); alone, a problem not yet told.
+ONLY_HELP = re.compile(r"^(?:(?:can|could|would|will)\s+(?:you|someone|anyone)\s+(?:please\s+)?help|(?:i|we)\s+"
+                       r"(?:really\s+)?(?:need|want|would like)\s+(?:some\s+)?help|(?:please\s+)?help)(?:\s+(?:me|us))?"
+                       r"(?:\s+with\s+(?:this|that|it))?(?:\s+please)?\W*$", re.IGNORECASE)
 # Words that open a second topic ("Thanks. Another thing: how do I export?").
 _NEW_TOPIC = re.compile(r"^(?:(?:and|oh|ok|okay|so)\s+)?(?:also|another (?:thing|question)|one more (?:thing|question)|"
                         r"btw|by the way|besides|separately|second(?:ly)?|plus|p\.?s\.?|unrelated(?: question| q)?|"
@@ -313,23 +315,16 @@ def words_of(texts) -> frozenset[str]:
     return frozenset(word for text in texts for word in re.findall(r"[a-z]+", text.lower()))
 
 
-# Words that ask for help or report trouble without saying with what ("It doesn't work", "I need help").
-_SAYS_NOTHING = frozenset("help helps helping problem problems issue issues trouble wrong broken break breaks work "
-                          "working works worked error errors need needs something anything nothing thing things "
-                          "question questions please fix support assist assistance hi hello hey want like know "
-                          "doesnt dont isnt cant wont not another different new separate".split())
+# Content words that ask for help or report trouble without saying with what ("It doesn't work", "I need help").
+_SAYS_NOTHING = frozenset(content_stems("help problem issue trouble wrong broken break work error need something "
+                                        "anything nothing thing question fix support assist assistance hi hello hey "
+                                        "want like know another different new separate"))
 
 
 def says_what(text: str) -> bool:
-    """Whether a message names what it is about: one word beyond stopwords and the words of a bare request for
-    help. "It doesn't work" and "Can you help me?" do not; "I can't log in" does."""
-    words = (w.replace("'", "") for w in re.findall(r"[\w']+", text.lower()))
-    return any(w not in STOPWORDS_EN_PLUS and w not in _SAYS_NOTHING for w in words)
-
-
-# A bare request for help ("help", "I need help", "please help me"): a problem not yet told, not thanks.
-_HELP_REQUEST = re.compile(r"^(?:(?:i|we)\s+(?:really\s+)?(?:need|want|would like)\s+(?:some\s+)?help|(?:please\s+)?help"
-                           r"(?:\s+(?:me|us))?(?:\s+please)?)\W*$", re.IGNORECASE)
+    """Whether a message names what it is about: a content word beyond those of a bare request for help.
+    "It doesn't work" and "Can you help me?" do not; "I can't log in" does."""
+    return bool(content_stems(text) - _SAYS_NOTHING)
 
 
 def is_question(text: str) -> bool:
@@ -389,7 +384,7 @@ class IntentClassifier:
                 act = "thanks"
             elif polarity:
                 act = "affirm" if polarity > 0 else "deny"
-            elif not follow_up and alone and (ONLY_HELP.match(text) or _HELP_REQUEST.match(text)
+            elif not follow_up and alone and (ONLY_HELP.match(text)
                                               or guess in ("thanks", "ack", "off_topic") and outcome_polarity(text) < 0):
                 act = "problem"  # "I need help" or "It doesn't work" opening a chat: a problem not yet told
             elif (guess in SMALL_TALK and (is_question(text) or len(text.split()) > 6)
