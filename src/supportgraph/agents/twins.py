@@ -41,12 +41,16 @@ _US_AFTER = re.compile(r"(to|for|with|from|at|by|of|tell|give|send|email|call|as
 _PAST = {"get": "got", "send": "sent", "go": "went", "see": "saw", "pay": "paid", "take": "took", "make": "made",
          "lose": "lost", "buy": "bought", "give": "gave", "find": "found", "say": "said", "tell": "told",
          "put": "put", "set": "set", "cut": "cut", "do": "did", "have": "had", "come": "came", "stop": "stopped"}
-_AUX_WORDS = ("do", "does", "did", "can", "could", "will", "would", "should", "may", "might", "must", "is", "are", "am",
-              "was", "were", "have", "has")
-_AUX = f"({'|'.join(_AUX_WORDS)})"
+_DO_WORDS = ("do", "does", "did")
 _COPULAS = ("is", "are", "was", "were")
+_MODALS = ("can", "could", "will", "would", "should", "may", "might", "must")
+_AUX_WORDS = _DO_WORDS + _MODALS + _COPULAS + ("am", "have", "has")
+_AUX = f"({'|'.join(_AUX_WORDS)})"
+_PRONOUNS = ("i", "we", "you", "he", "she", "it", "they")
 _DETERMINERS = ("my", "our", "your", "the", "this", "that", "these", "those", "a", "an", "some", "two", "three")
-_SUBJECTS = f"({'|'.join(('i', 'we', 'you', 'it', 'they', 'there', 'anyone', 'anybody', 'someone', 'somebody') + _DETERMINERS)})"
+_SUBJECTS = f"({'|'.join(_PRONOUNS + ('there', 'anyone', 'anybody', 'someone', 'somebody') + _DETERMINERS)})"
+_WH_WORDS = ("what", "which", "who", "how", "why", "where", "when")
+_WH = f"{'|'.join(('how many', 'how much', 'how long', 'how often') + _WH_WORDS)}"
 MAX_SUMMARY_WORDS = 30
 # A matched passage shorter than this is a heading's worth ("Money for tuition"), not an answer. Chosen by
 # reading; docs/benchmarks.md#retrieval-quality gives answer similarity at 6, 12 and 20.
@@ -101,8 +105,6 @@ _PREPOSITIONS = frozenset("of for to in on at by with from about between into li
 _CLAUSE_OPENERS = frozenset("if when whenever while because since so that which who whom whose where unless once "
                             "compared versus vs although though whether".split())
 _VERBS = frozenset(_AUX_WORDS + ("had",))
-_WH_WORDS = frozenset("what which who how why where when".split())  # "... for and what happens": a second question
-_WH = "what|which|where|when|why|who|how many|how much|how long|how often|how"
 _LONG_TAIL = 6  # more words than this after the noun and the copula goes right after the noun, not at the end
 
 
@@ -112,6 +114,7 @@ def _identity_clause(words: list[str], copula: str) -> str:
     the thing ends is read from function words, not parsed: up to a clause of its own, and within that up to
     its first preposition when a long phrase follows (a participle keeps the whole phrase: "used by X")."""
     plain = [w.lower().strip(",;:") for w in words]
+    # ("... for and what happens when ...": "and" before a wh-word opens a second question.)
     end = next((i for i in range(1, len(words)) if plain[i] in _CLAUSE_OPENERS or words[i - 1].endswith(",")
                 or plain[i] in ("and", "or") and i + 1 < len(words) and plain[i + 1] in _WH_WORDS), len(words))
     thing, rest = words[:end], words[end:]
@@ -181,13 +184,13 @@ def _without_do(q: str) -> str | None:
     if not found:
         return None
     wh, between, rest = found.group(1), (found.group(2) or "").lower().split(), found.group(3)
-    if set(between) & (set(_AUX_WORDS) | {"to", "shall", "i", "we", "you", "they"}) \
+    if set(between) & set(_AUX_WORDS + _PRONOUNS + ("to", "shall")) \
             or rest.split()[0].lower() in _PREPOSITIONS | _CLAUSE_OPENERS:
         return None
     return f"{wh.lower()} {found.group(2)}{_swap_persons(rest)}" if wh else f"whether {_swap_persons(rest)}"
 
 
-_QUESTION_START = re.compile(rf"^(how|what|which|where|when|why|who|{_AUX})\b", re.IGNORECASE)
+_QUESTION_START = re.compile(rf"^({'|'.join(_WH_WORDS)}|{_AUX})\b", re.IGNORECASE)
 _CONDITION = re.compile(r"^(?:if|when|once|after|before|unless|in case)\b", re.IGNORECASE)
 
 
@@ -198,9 +201,8 @@ def _capped(text: str) -> str:
 
 # A question inside a statement keeps statement order: "I'm curious what benefits may I be due" -> "... what
 # benefits I may be due". Only a pronoun subject: where a noun subject ends needs a parser.
-_EMBEDDED_QUESTION = re.compile(r"\b(what|which|how|when|where|why|whether|who)((?:\s+[\w'-]+){0,3}?)\s+"
-                                r"(can|could|may|might|should|would|will|must|am|is|are|was|were)\s+"
-                                r"(i|we|you|he|she|they|it)\b", re.IGNORECASE)
+_EMBEDDED_QUESTION = re.compile(rf"\b({'|'.join(_WH_WORDS + ('whether',))})((?:\s+[\w'-]+){{0,3}}?)\s+"
+                                rf"({'|'.join(_MODALS + _COPULAS + ('am',))})\s+({'|'.join(_PRONOUNS)})\b", re.IGNORECASE)
 
 
 def _statement_sentence(text: str) -> str:
